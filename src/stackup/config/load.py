@@ -1,0 +1,176 @@
+"""`load_stack`: the stack file to a resolved `Stack`, as a pipeline of small steps.
+
+Each step either returns what the next one needs or raises one ConfigError naming
+the file, the line and the key path. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from stackup.config.checks import check_dependencies
+from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
+from stackup.config.model import Service, Stack
+from stackup.config.procfile import ProcfileError, read_procfile
+from stackup.config.schema import StackSchema, validate
+from stackup.config.services import StackContext, build_service, parse_port
+from stackup.config.variables import (
+    Resolver,
+    ServiceEnvRecord,
+    collect_origins,
+    port_variable,
+)
+from stackup.config.yamlsource import Source, read_source
+
+
+def load_stack(
+    file: Path,
+    *,
+    profiles: Sequence[str] = (),
+    port_offset: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Stack:
+    """Read, validate and resolve the stack file. Raises only ConfigError."""
+    environ = os.environ if environ is None else environ
+    file = Path(file)
+    source = read_source(file)
+    schema = validate(source)
+    root = Path(os.path.abspath(file)).parent
+    check_dependencies(schema.services, source)
+    stack_files = read_stack_env_files(schema, source, root, environ)
+    file_env = merged(stack_files)
+
+    # Ports first: `port:` fields cannot see port variables (they define them).
+    port_stage = Resolver(source, environ, file_env, schema.env, port_vars={})
+    offset = port_offset if port_offset is not None else file_port_offset(schema, port_stage)
+    ports = resolve_ports(schema, port_stage, offset)
+    port_vars = port_variables(ports, source)
+
+    resolver = Resolver(source, environ, file_env, schema.env, port_vars)
+    stack_env = {name: resolver.stack_env(name) for name in schema.env}
+    procfile_path, procfile = read_stack_procfile(schema, source, root)
+    ctx = StackContext(
+        root=root,
+        resolver=resolver,
+        ports=ports,
+        port_vars=port_vars,
+        oneshots=frozenset(n for n, s in schema.services.items() if s.oneshot),
+        procfile=procfile,
+        procfile_path=procfile_path,
+        stack_file_env=file_env,
+        stack_env=stack_env,
+        environ=environ,
+    )
+    services: dict[str, Service] = {}
+    records: list[ServiceEnvRecord] = []
+    for name, raw in schema.services.items():
+        services[name], record = build_service(name, raw, ctx)
+        records.append(record)
+
+    origins = collect_origins(
+        ports=ports,
+        environ=environ,
+        referenced=port_stage.referenced | resolver.referenced,
+        stack_files=stack_files,
+        stack_env=stack_env,
+        services=records,
+        defaults=port_stage.defaults + resolver.defaults,
+    )
+    return Stack(
+        name=schema.name or root.name,
+        file=Path(os.path.abspath(file)),
+        services=services,
+        active_profiles=tuple(profiles),
+        port_offset=offset,
+        origins=origins,
+    )
+
+
+def read_stack_env_files(
+    schema: StackSchema, source: Source, root: Path, environ: Mapping[str, str]
+) -> list[EnvFile]:
+    """`env_file` lists exactly the files read; without it, `.env` when present."""
+    if schema.env_file is None:
+        default = root / ".env"
+        listed: list[tuple[Path, tuple[str | int, ...]]] = (
+            [(default, ())] if default.is_file() else []
+        )
+    else:
+        many = len(schema.env_file) > 1
+        listed = [
+            (root / os.path.expanduser(rel), ("env_file", i) if many else ("env_file",))
+            for i, rel in enumerate(schema.env_file)
+        ]
+    files: list[EnvFile] = []
+    for path, key in listed:
+        try:
+            files += read_env_files([path], environ, merged(files))
+        except EnvFileError as exc:
+            raise source.error(str(exc), key) from None
+    return files
+
+
+def file_port_offset(schema: StackSchema, resolver: Resolver) -> int:
+    value = schema.port_offset
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        text = resolver.interpolate(value, ("port_offset",)).strip()
+        try:
+            return int(text)
+        except ValueError:
+            raise resolver.source.error(
+                f"port_offset must be a whole number, got {text!r}", ("port_offset",)
+            ) from None
+    return value
+
+
+def resolve_ports(schema: StackSchema, resolver: Resolver, offset: int) -> dict[str, int]:
+    """Each service's final port (interpolated, offset added, range-checked, unique)."""
+    ports: dict[str, int] = {}
+    owner: dict[int, str] = {}
+    for name, raw in schema.services.items():
+        if raw.port is None:
+            continue
+        path = ("services", name, "port")
+        value = raw.port
+        if isinstance(value, str):
+            value = resolver.interpolate(value, path)
+        port = parse_port(value, path, resolver, offset)
+        if port in owner:
+            raise resolver.source.error(
+                f"port {port} is used by both {owner[port]} and {name}", path
+            )
+        owner[port] = name
+        ports[name] = port
+    return ports
+
+
+def port_variables(ports: Mapping[str, int], source: Source) -> dict[str, str]:
+    """`<NAME>_PORT` for every service with a port (selected or not)."""
+    variables: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for name, port in ports.items():
+        var = port_variable(name)
+        if var in owner:
+            raise source.error(
+                f"services {owner[var]} and {name} would both set {var}; rename one",
+                ("services", name),
+            )
+        owner[var] = name
+        variables[var] = str(port)
+    return variables
+
+
+def read_stack_procfile(
+    schema: StackSchema, source: Source, root: Path
+) -> tuple[Path | None, dict[str, str] | None]:
+    if schema.procfile is None:
+        return None, None
+    path = root / os.path.expanduser(schema.procfile)
+    try:
+        return path, read_procfile(path)
+    except ProcfileError as exc:
+        raise source.error(str(exc), ("procfile",)) from None

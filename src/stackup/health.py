@@ -1,0 +1,238 @@
+"""Readiness and liveness probes: tcp, http, command, log.
+
+Timeouts use `asyncio.timeout()`, never `asyncio.wait_for()`: on Python 3.11 the
+latter can swallow a cancellation that races with completion, leaving a cancelled
+readiness loop polling until its deadline.
+
+Each probe is one attempt with its own timeout, returning a ProbeResult. The
+readiness loop (`wait_ready`) polls tightly at first, so a dependent starts within a
+few milliseconds of its dependency becoming ready, then backs off; probes are async
+and never block one another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stackup.config.model import HealthCheck, Service
+
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+# Readiness polling: start at 2 ms, grow by half each miss, never sleep more than
+# POLL_CEILING for network probes (so readiness is seen within ~10 ms) nor more than
+# COMMAND_CEILING between command probes (each spawns a process).
+POLL_START = 0.002
+POLL_CEILING = 0.010
+COMMAND_CEILING = 0.050
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+
+
+def hosts_for(host: str) -> list[str]:
+    """Loopback checks try IPv4 and IPv6: Vite on `localhost` may listen on ::1 only."""
+    if host in LOOPBACK:
+        return ["127.0.0.1", "::1"]
+    return [host]
+
+
+async def probe_tcp(host: str, port: int, timeout: float) -> ProbeResult:
+    last = "refused"
+    for addr in hosts_for(host):
+        try:
+            async with asyncio.timeout(timeout):
+                _, writer = await asyncio.open_connection(addr, port)
+        except (OSError, TimeoutError) as exc:
+            last = _reason(exc)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return ProbeResult(True, f"tcp {addr}:{port} accepts")
+    return ProbeResult(False, f"tcp {host}:{port}: {last}")
+
+
+async def probe_http(
+    host: str, port: int, path: str, status: int | None, timeout: float
+) -> ProbeResult:
+    last = ProbeResult(False, f"http {host}:{port}{path}: refused")
+    for addr in hosts_for(host):
+        try:
+            async with asyncio.timeout(timeout):
+                code = await _http_status(addr, port, path)
+        except (OSError, TimeoutError, ValueError) as exc:
+            last = ProbeResult(False, f"http {host}:{port}{path}: {_reason(exc)}")
+            continue
+        good = code == status if status is not None else 200 <= code < 400
+        url = f"http://{host}:{port}{path}"
+        if good:
+            return ProbeResult(True, f"{url} answered {code}")
+        want = status if status is not None else "2xx/3xx"
+        return ProbeResult(False, f"{url} answered {code}, expected {want}")
+    return last
+
+
+async def _http_status(addr: str, port: int, path: str) -> int:
+    """A minimal HTTP/1.1 GET returning the status code (no body needed)."""
+    reader, writer = await asyncio.open_connection(addr, port)
+    try:
+        host = f"[{addr}]" if ":" in addr else addr
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: stackup\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        parts = status_line.split()
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise ValueError("not an HTTP response")
+        return int(parts[1])
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def probe_command(
+    command: str | list[str], cwd: str, env: dict[str, str], timeout: float
+) -> ProbeResult:
+    kwargs = dict(
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        if isinstance(command, str):
+            proc = await asyncio.create_subprocess_shell(command, **kwargs)
+        else:
+            proc = await asyncio.create_subprocess_exec(*command, **kwargs)
+    except OSError as exc:
+        return ProbeResult(False, f"check command cannot run: {exc.strerror or exc}")
+    try:
+        async with asyncio.timeout(timeout):
+            _, err = await proc.communicate()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        await proc.wait()
+        return ProbeResult(False, f"check command timed out after {timeout:g}s")
+    finally:
+        # No child outlives its task: a cancelled probe still kills and reaps its process.
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
+            await asyncio.shield(proc.wait())
+    if proc.returncode == 0:
+        return ProbeResult(True, "check command exited 0")
+    tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
+    return ProbeResult(
+        False, f"check command exited {proc.returncode}" + (f": {tail[0]}" if tail else "")
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def _loop_deadline(monotonic_deadline: float) -> float:
+    """Convert a time.monotonic() deadline to the event loop's clock."""
+    return asyncio.get_running_loop().time() + (monotonic_deadline - time.monotonic())
+
+
+class LogWatch:
+    """Matches a `log` check's regex against the service's output as it arrives."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern)
+        self.matched = asyncio.Event()
+
+    def feed(self, lines: list[str]) -> None:
+        if not self.matched.is_set() and any(self.regex.search(line) for line in lines):
+            self.matched.set()
+
+
+class Prober:
+    """Runs one service's check; `owns_port` tells whether a listener is the service's."""
+
+    def __init__(
+        self,
+        service: Service,
+        env: dict[str, str],
+        owns_port: Callable[[int], bool],
+        log_watch: LogWatch | None = None,
+    ) -> None:
+        self.service = service
+        self.check: HealthCheck = service.health
+        self.env = env
+        self.owns_port = owns_port
+        self.log_watch = log_watch
+        self.last = ProbeResult(False, "not checked yet")
+
+    @property
+    def port(self) -> int | None:
+        return self.check.port or self.service.port
+
+    async def probe(self) -> ProbeResult:
+        result = await self._probe()
+        self.last = result
+        return result
+
+    async def _probe(self) -> ProbeResult:
+        check = self.check
+        if check.kind == "log":
+            ok = self.log_watch is not None and self.log_watch.matched.is_set()
+            return ProbeResult(ok, f"log /{check.pattern}/ " + ("seen" if ok else "not seen"))
+        if check.kind == "command":
+            # When the service has a port, wait for it to accept first: a TCP connect
+            # costs microseconds, spawning the check command costs milliseconds.
+            if self.service.port:
+                gate = await probe_tcp(self.service.host, self.service.port, check.timeout)
+                if not gate.ok:
+                    return gate
+            assert check.command is not None
+            return await probe_command(
+                check.command, str(self.service.cwd), self.env, check.timeout
+            )
+        port = self.port
+        assert port is not None
+        if check.kind == "tcp":
+            result = await probe_tcp(check.host, port, check.timeout)
+        else:
+            result = await probe_http(check.host, port, check.path, check.status, check.timeout)
+        if result.ok and not self.owns_port(port):
+            return ProbeResult(False, f"port {port} answers, but not from this service")
+        return result
+
+    async def wait_ready(self, deadline: float, stop: asyncio.Event) -> ProbeResult:
+        """Poll until the check passes, `deadline` (monotonic) passes, or `stop` is set."""
+        if self.check.kind == "none":
+            return ProbeResult(True, "started")
+        delay = POLL_START
+        ceiling = COMMAND_CEILING if self.check.kind == "command" else POLL_CEILING
+        while True:
+            if self.check.kind == "log" and self.log_watch is not None:
+                # Event-driven: wake the moment the line arrives.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(_loop_deadline(deadline)):
+                        await self.log_watch.matched.wait()
+            result = await self.probe()
+            if result.ok or stop.is_set() or time.monotonic() >= deadline:
+                return result
+            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, ceiling)

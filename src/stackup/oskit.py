@@ -1,0 +1,179 @@
+"""The only module that signals processes or walks process trees (via psutil).
+
+Every other module asks this one, so the rule "never signal a process stackup did
+not start" is enforced in one place: a process is signalled only when it is a
+descendant of a service stackup spawned, or carries that service's instance marker
+in its environment, and its creation time still matches what was seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import time
+from collections.abc import Iterable
+
+import psutil
+
+# Environment variables stackup sets in every service it spawns. Descendants inherit
+# them, so a process that escaped the process group (setsid) or was orphaned is still
+# recognisably "ours" — and a process without them never is.
+MARKER_INSTANCE = "STACKUP_INSTANCE"
+MARKER_SERVICE = "STACKUP_SERVICE"
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+# Pids this process spawned through asyncio: asyncio's child watcher reaps them, so
+# the adopted-orphan reaper below must never wait for them.
+_spawned: set[int] = set()
+
+
+def register_spawned(pid: int) -> None:
+    _spawned.add(pid)
+
+
+def forget_spawned(pid: int) -> None:
+    _spawned.discard(pid)
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux), so a grandchild whose parent exited stays in reach."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def is_gone(proc: psutil.Process) -> bool:
+    """A process that exited counts as gone even while it is an unreaped zombie."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return True
+
+
+def process_or_none(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants still alive (not zombies)."""
+    root = process_or_none(pid)
+    if root is None:
+        return []
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        procs = [root]
+    return [p for p in procs if not is_gone(p)]
+
+
+def marked_processes(instance: str) -> dict[str, list[psutil.Process]]:
+    """Live processes carrying this stackup instance's marker, grouped by service name."""
+    found: dict[str, list[psutil.Process]] = {}
+    me = os.getpid()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        try:
+            env = proc.environ()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+        if env.get(MARKER_INSTANCE) == instance and not is_gone(proc):
+            found.setdefault(env.get(MARKER_SERVICE, ""), []).append(proc)
+    return found
+
+
+def describe(proc: psutil.Process | int | None) -> str:
+    """`pid 123 (python -m http.server 8000)` for messages."""
+    if proc is None:
+        return "an unknown process"
+    if isinstance(proc, int):
+        proc = process_or_none(proc) or proc
+        if isinstance(proc, int):
+            return f"pid {proc}"
+    return f"pid {proc.pid} ({command_line(proc)})"
+
+
+def command_line(proc: psutil.Process) -> str:
+    try:
+        cmd = " ".join(proc.cmdline()) or proc.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return "?"
+    return cmd if len(cmd) <= 120 else cmd[:117] + "..."
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Signal a process group we created; an empty group is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def signal_processes(procs: Iterable[psutil.Process], sig: int) -> None:
+    """Signal each process if it is still the same process (psutil checks pid reuse)."""
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc.send_signal(sig)
+
+
+def alive(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in procs if not is_gone(p)]
+
+
+async def wait_gone(
+    procs: list[psutil.Process], timeout: float, interrupt: asyncio.Event | None = None
+) -> list[psutil.Process]:
+    """Poll until every process is gone, the timeout passes, or `interrupt` is set.
+
+    Returns the processes still alive. Polling starts tight (most services exit within
+    milliseconds of SIGTERM) and backs off, so a slow stop costs little CPU.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    remaining = alive(procs)
+    while remaining and time.monotonic() < deadline:
+        if interrupt is not None and interrupt.is_set():
+            break
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)
+        remaining = alive(remaining)
+        reap_adopted(remaining)
+    return remaining
+
+
+def reap_adopted(procs: Iterable[psutil.Process] = ()) -> None:
+    """Reap zombies of processes we adopted as subreaper.
+
+    Only specific pids that are our children but were not spawned by asyncio are
+    waited for; never waitpid(-1), which would steal exits from asyncio's watcher.
+    """
+    me = os.getpid()
+    for proc in procs:
+        if proc.pid in _spawned:
+            continue
+        with contextlib.suppress(psutil.Error, ChildProcessError, OSError):
+            if proc.ppid() == me and proc.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(proc.pid, os.WNOHANG)
+
+
+def reap_adopted_children() -> None:
+    """Reap every zombie child of ours that asyncio does not own (adopted orphans)."""
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    reap_adopted(children)
+
+
+def kill_signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)

@@ -1,0 +1,93 @@
+"""Reading a service's output pipe into complete, bounded lines.
+
+The pipe is read in chunks (never `readline`, whose 64 KiB limit raises on long
+lines); a line longer than MAX_LINE is cut, with the rest of it discarded up to the
+next newline, so memory stays bounded whatever a service writes. Bytes are decoded
+as UTF-8 with replacement: a bad byte never kills the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+MAX_LINE = 16 * 1024
+CHUNK = 64 * 1024
+
+
+class LineSplitter:
+    """Turns arbitrary chunks into complete lines, cutting overlong ones."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self._partial = bytearray()
+        self._discarding = 0  # bytes dropped from the current overlong line
+
+    def feed(self, chunk: bytes) -> list[str]:
+        lines: list[str] = []
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            if nl < 0:
+                self._keep(chunk[start:], lines)
+                return lines
+            piece = chunk[start:nl]
+            if self._discarding:
+                lines.append(self._cut_marker(len(piece)))
+            else:
+                self._partial += piece
+                if len(self._partial) > self.max_line:
+                    extra = len(self._partial) - self.max_line
+                    del self._partial[self.max_line :]
+                    self._discarding = extra
+                    lines.append(self._cut_marker(0))
+                else:
+                    lines.append(_decode(self._partial))
+            self._partial.clear()
+            self._discarding = 0
+            start = nl + 1
+
+    def flush(self) -> list[str]:
+        """The unterminated last line, at end of stream."""
+        if self._discarding:
+            return [self._cut_marker(0)]
+        if self._partial:
+            line = _decode(self._partial)
+            self._partial.clear()
+            return [line]
+        return []
+
+    def _keep(self, rest: bytes, lines: list[str]) -> None:
+        if self._discarding:
+            self._discarding += len(rest)
+            return
+        self._partial += rest
+        if len(self._partial) > self.max_line:
+            self._discarding = len(self._partial) - self.max_line
+            del self._partial[self.max_line :]
+
+    def _cut_marker(self, more: int) -> str:
+        dropped = self._discarding + more
+        return _decode(self._partial) + f" [... line cut, {dropped} more bytes]"
+
+
+def _decode(data: bytes | bytearray) -> str:
+    return data.decode("utf-8", errors="replace").rstrip("\r")
+
+
+async def pump(
+    reader: asyncio.StreamReader, emit: Callable[[list[str], float], None]
+) -> None:
+    """Read until EOF, calling `emit(lines, time)` once per chunk that completes lines."""
+    splitter = LineSplitter()
+    while True:
+        chunk = await reader.read(CHUNK)
+        if not chunk:
+            break
+        lines = splitter.feed(chunk)
+        if lines:
+            emit(lines, time.time())
+    tail = splitter.flush()
+    if tail:
+        emit(tail, time.time())

@@ -1,0 +1,85 @@
+"""Who holds a TCP port, and whether a listener belongs to a given process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psutil
+
+from stackup import oskit
+
+
+@dataclass(frozen=True)
+class PortHolder:
+    pid: int | None  # None when the listener's owner is not visible (another user)
+    command: str
+
+    def describe(self) -> str:
+        if self.pid is None:
+            return "a process of another user"
+        return f"pid {self.pid} ({self.command})"
+
+    def to_json(self) -> dict[str, object]:
+        return {"pid": self.pid, "command": self.command}
+
+
+def _listening_sockets() -> list:
+    try:
+        return psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return []
+
+
+def holders(ports: Iterable[int]) -> dict[int, PortHolder]:
+    """The processes listening on each of these ports (ports nobody holds are absent)."""
+    wanted = set(ports)
+    found: dict[int, PortHolder] = {}
+    if not wanted:
+        return found
+    for conn in _listening_sockets():
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr:
+            continue
+        port = conn.laddr.port
+        if port not in wanted or (port in found and found[port].pid is not None):
+            continue
+        proc = oskit.process_or_none(conn.pid) if conn.pid else None
+        command = oskit.command_line(proc) if proc else "?"
+        found[port] = PortHolder(conn.pid if proc else None, command)
+    # A listener in another network namespace or hidden from psutil still answers.
+    for port in wanted - found.keys():
+        if accepts(port):
+            found[port] = PortHolder(None, "?")
+    return found
+
+
+def accepts(port: int, hosts: Iterable[str] = ("127.0.0.1", "::1")) -> bool:
+    """True when something accepts a TCP connection on the port (blocking, fast on loopback)."""
+    for host in hosts:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex((host, port)) == 0:
+                return True
+    return False
+
+
+def tree_listens_on(pids: Iterable[int], port: int) -> bool:
+    """Does any of these processes hold a listening socket on `port`?
+
+    Asks only the given processes (cheap), not the whole machine.
+    """
+    for pid in pids:
+        proc = oskit.process_or_none(pid)
+        if proc is None:
+            continue
+        try:
+            conns = proc.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        for conn in conns:
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                return True
+    return False

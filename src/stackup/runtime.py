@@ -1,0 +1,89 @@
+"""One service's supervised state: the only place a service's State changes.
+
+`set_state` checks the move against `states.check_transition`, keeps the readiness
+events in step (so waiting dependents wake at once) and publishes the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from stackup.config.model import Condition, Service
+from stackup.events import EventBus, Notice, StateChanged
+from stackup.health import Prober
+from stackup.process import ServiceProcess
+from stackup.states import READY_STATES, State, check_transition
+
+TAIL_LINES = 20
+
+
+class ServiceFailure(Exception):
+    """A service failed to start: `reason` is the one line shown to the user."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+class ServiceRuntime:
+    def __init__(self, spec: Service, bus: EventBus) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.bus = bus
+        self.state = State.STOPPED
+        self.reason = ""  # why it is in its current state, for messages and status
+        self.proc: ServiceProcess | None = None
+        self.prober: Prober | None = None
+        self.restarts = 0
+        self.backoff_step = 0  # grows with each crash, reset after a long healthy spell
+        self.exit_code: int | None = None
+        self.started_at: float | None = None
+        self.ready_at: float | None = None
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.started = asyncio.Event()  # spawned at least once in this run
+        self.ready = asyncio.Event()  # in a READY state now
+        self.completed = asyncio.Event()  # a oneshot that exited 0
+        self.finished = asyncio.Event()  # in a state where nothing more will happen
+
+    def set_state(self, new: State, reason: str = "") -> None:
+        old = self.state
+        if old == new:
+            self.reason = reason or self.reason
+            return
+        check_transition(old, new)
+        self.state = new
+        self.reason = reason
+        now = time.time()
+        if new == State.STARTING:
+            self.started.set()
+            self.finished.clear()
+        if new in READY_STATES:
+            self.ready_at = self.ready_at or now
+            self.ready.set()
+        else:
+            self.ready.clear()
+        if new == State.COMPLETED:
+            self.completed.set()
+        if new in (State.STOPPED, State.COMPLETED, State.EXITED, State.FAILED):
+            self.finished.set()
+        else:
+            self.finished.clear()
+        self.bus.publish(StateChanged(self.name, old, new, now, reason))
+
+    def condition_met(self, condition: Condition) -> asyncio.Event:
+        return {
+            "started": self.started,
+            "healthy": self.ready,
+            "completed": self.completed,
+        }[condition]
+
+    def notice(self, message: str) -> None:
+        self.bus.publish(Notice(self.name, message, time.time()))
+
+    def uptime(self) -> float | None:
+        if self.proc is None or self.proc.started_at is None or self.proc.returncode is not None:
+            return None
+        return time.time() - self.proc.started_at

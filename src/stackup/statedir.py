@@ -1,0 +1,46 @@
+"""The runtime folder `.stackup/` beside the stack file: private, and locked by one supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from stackup.errors import AlreadySupervisedError
+
+LOCK_FILE = "supervisor.lock"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (0700); tighten it when it already exists with looser bits."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+@contextlib.contextmanager
+def supervisor_lock(state_dir: Path) -> Iterator[None]:
+    """Hold the stack's supervisor lock, or raise AlreadySupervisedError (exit 4).
+
+    An flock is released by the kernel when the holder dies, so a killed supervisor
+    never leaves a stale lock behind.
+    """
+    ensure_private_dir(state_dir)
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise AlreadySupervisedError(
+                f"this stack is already supervised (supervisor pid {holder}); "
+                "stop it first or use that terminal"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,316 @@
+"""The asyncio supervisor: start in dependency order, fail fast, watch, restart, stop.
+
+One task per selected service waits for its dependencies' conditions and brings it
+up; independent services therefore start in parallel, and a dependent starts the
+moment its dependency's readiness event is set. Stopping runs in reverse: a service
+is signalled only after everything that depends on it has exited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+
+import psutil
+
+from stackup import graph, oskit, ports
+from stackup.config.model import Service, Stack
+from stackup.events import EventBus, OutputLines
+from stackup.health import LogWatch, Prober
+from stackup.process import ServiceProcess, SpawnError, stop_ladder
+from stackup.runtime import ServiceFailure, ServiceRuntime
+from stackup.states import State
+
+BACKOFF_START = 0.5
+BACKOFF_CAP = 30.0
+BACKOFF_RESET_AFTER = 60.0  # healthy this long → the next crash starts the backoff afresh
+
+
+def service_environment(service: Service, instance: str) -> dict[str, str]:
+    """Inherited environment beneath the stack's, plus the markers that make it ours."""
+    env = {**os.environ, **service.env}
+    env.setdefault("PYTHONUNBUFFERED", "1")  # otherwise Python holds output in the pipe
+    env[oskit.MARKER_INSTANCE] = instance
+    env[oskit.MARKER_SERVICE] = service.name
+    return env
+
+
+class Supervisor:
+    def __init__(self, stack: Stack, selected: list[str], bus: EventBus) -> None:
+        self.stack = stack
+        self.selected = selected
+        self.bus = bus
+        self.instance = secrets.token_hex(8)
+        self.runtimes = {name: ServiceRuntime(stack.services[name], bus) for name in selected}
+        self.kill_now = asyncio.Event()  # second Ctrl-C: skip the polite part
+        self.stopping = False
+        self._start_tasks: dict[str, asyncio.Task[None]] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+
+    # ---- start -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bring every selected service up; raise ServiceFailure on the first failure."""
+        for name in self.selected:
+            self._start_tasks[name] = asyncio.create_task(self._bring_up(self.runtimes[name]))
+        pending: set[asyncio.Task[None]] = set(self._start_tasks.values())
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _bring_up(self, rt: ServiceRuntime) -> None:
+        await self._wait_dependencies(rt)
+        await self._launch(rt)
+        if not rt.spec.oneshot:
+            self._watchers[rt.name] = asyncio.create_task(self._watch(rt))
+
+    async def _wait_dependencies(self, rt: ServiceRuntime) -> None:
+        deps = [d for d in rt.spec.depends_on if d.name in self.runtimes]
+        if deps:
+            rt.set_state(State.WAITING, "waiting for " + ", ".join(d.name for d in deps))
+        for dep in deps:
+            await self.runtimes[dep.name].condition_met(dep.condition).wait()
+
+    async def _launch(self, rt: ServiceRuntime) -> None:
+        """Spawn the service and wait until it is ready (or, for a oneshot, completed)."""
+        spec = rt.spec
+        log_watch = LogWatch(spec.health.pattern) if spec.health.kind == "log" else None
+
+        def on_output(lines: list[str], when: float) -> None:
+            rt.tail.extend(lines)
+            if log_watch is not None:
+                log_watch.feed(lines)
+            self.bus.publish(OutputLines(rt.name, lines, when))
+
+        env = service_environment(spec, self.instance)
+        proc = ServiceProcess(spec, env, on_output)
+        rt.set_state(State.STARTING, "starting")
+        rt.ready_at = None
+        try:
+            await proc.spawn()
+        except SpawnError as exc:
+            rt.set_state(State.FAILED, str(exc))
+            raise ServiceFailure(rt.name, str(exc)) from None
+        rt.proc = proc
+        rt.started_at = proc.started_at
+        rt.exit_code = None
+        rt.notice(f"{rt.name} started (pid {proc.pid})")
+        began = time.monotonic()
+        deadline = began + spec.health.start_timeout
+        if spec.oneshot:
+            await self._await_completion(rt, proc, deadline)
+            return
+        prober = Prober(spec, env, lambda port: self._owns_port(rt, port), log_watch)
+        rt.prober = prober
+        ready = asyncio.create_task(prober.wait_ready(deadline, asyncio.Event()))
+        exited = proc.exited()
+        try:
+            await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not ready.done():
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+        waited = time.monotonic() - began
+        if exited.done():
+            code = await proc.wait()
+            self._record_exit(rt, code)
+            raise ServiceFailure(
+                rt.name, f"exited with code {code} before it was ready (after {waited:.1f}s)"
+            )
+        result = ready.result()
+        if not result.ok:
+            detail = self._explain_not_ready(rt, result.detail)
+            reason = f"not ready after {spec.health.start_timeout:g}s: {detail}"
+            rt.set_state(State.FAILED, reason)
+            raise ServiceFailure(rt.name, reason)
+        new = State.RUNNING if spec.health.kind == "none" else State.HEALTHY
+        rt.set_state(new, result.detail)
+        rt.notice(f"{rt.name} is {new.value} after {waited:.2f}s ({result.detail})")
+
+    async def _await_completion(
+        self, rt: ServiceRuntime, proc: ServiceProcess, deadline: float
+    ) -> None:
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                code = await proc.wait()
+        except TimeoutError:
+            reason = f"did not complete within {rt.spec.health.start_timeout:g}s"
+            rt.set_state(State.FAILED, reason)
+            raise ServiceFailure(rt.name, reason) from None
+        self._record_exit(rt, code)
+        if code != 0:
+            raise ServiceFailure(rt.name, f"exited with code {code}")
+        rt.notice(f"{rt.name} completed")
+
+    def _record_exit(self, rt: ServiceRuntime, code: int) -> None:
+        rt.exit_code = code
+        if rt.spec.oneshot and code == 0:
+            rt.set_state(State.COMPLETED, "exited 0")
+        elif code == 0:
+            rt.set_state(State.EXITED, "exited with code 0")
+        else:
+            rt.set_state(State.FAILED, f"exited with code {code}")
+
+    def _owns_port(self, rt: ServiceRuntime, port: int) -> bool:
+        pids = rt.proc.tree_pids() if rt.proc else []
+        return ports.tree_listens_on(pids, port)
+
+    def _explain_not_ready(self, rt: ServiceRuntime, detail: str) -> str:
+        port = rt.spec.health.port or rt.spec.port
+        if port and "not from this service" in detail:
+            holder = ports.holders([port]).get(port)
+            if holder is not None:
+                return f"port {port} is held by {holder.describe()}, not by {rt.name}"
+        return detail
+
+    # ---- after start: watch, liveness, restart ------------------------------------
+
+    async def _watch(self, rt: ServiceRuntime) -> None:
+        """Follow a ready service: exits, liveness failures, restarts by policy."""
+        while True:
+            assert rt.proc is not None
+            code = await self._until_exit_or_unhealthy(rt)
+            if self.stopping:
+                return
+            if code is not None:
+                self._record_exit(rt, code)
+                rt.notice(f"{rt.name} exited with code {code}")
+            if not self._should_restart(rt, code):
+                return
+            delay = min(BACKOFF_START * 2 ** min(rt.backoff_step, 10), BACKOFF_CAP)
+            rt.backoff_step += 1
+            rt.set_state(State.RESTARTING, f"restarting in {delay:g}s")
+            if code is None:  # unhealthy but still running
+                await rt.proc.stop(kill_now=self.kill_now)
+            await asyncio.sleep(delay)
+            rt.restarts += 1
+            try:
+                await self._launch(rt)
+            except ServiceFailure as failure:
+                rt.notice(f"{rt.name} failed to restart: {failure.reason}")
+                if rt.proc is not None and rt.proc.returncode is None:
+                    await rt.proc.stop(kill_now=self.kill_now)
+                if not self._should_restart(rt, rt.exit_code if rt.exit_code else 1):
+                    return
+
+    async def _until_exit_or_unhealthy(self, rt: ServiceRuntime) -> int | None:
+        """The exit code when the process exits, or None once it is `unhealthy`."""
+        assert rt.proc is not None
+        exited = rt.proc.exited()
+        check = rt.spec.health
+        prober = rt.prober
+        if check.kind in ("none", "log") or prober is None:
+            return await rt.proc.wait()
+        failures = 0
+        healthy_since = time.monotonic()
+        while True:
+            done, _ = await asyncio.wait({exited}, timeout=check.interval)
+            if done:
+                return await rt.proc.wait()
+            result = await prober.probe()
+            if result.ok:
+                failures = 0
+                if rt.state == State.UNHEALTHY:
+                    rt.set_state(State.HEALTHY, result.detail)
+                    healthy_since = time.monotonic()
+                if time.monotonic() - healthy_since > BACKOFF_RESET_AFTER:
+                    rt.backoff_step = 0
+                continue
+            failures += 1
+            if failures >= check.retries and rt.state != State.UNHEALTHY:
+                rt.set_state(State.UNHEALTHY, result.detail)
+                rt.notice(f"{rt.name} is unhealthy: {result.detail}")
+                if rt.spec.restart != "no":
+                    return None
+
+    def _should_restart(self, rt: ServiceRuntime, code: int | None) -> bool:
+        policy = rt.spec.restart
+        if policy == "no" or (policy == "on-failure" and code == 0):
+            return False
+        limit = rt.spec.max_restarts
+        if limit is not None and rt.restarts >= limit:
+            rt.notice(f"{rt.name} reached max_restarts ({limit}); giving up")
+            if rt.state != State.FAILED:
+                with contextlib.suppress(Exception):
+                    rt.set_state(State.FAILED, f"gave up after {rt.restarts} restarts")
+            return False
+        return True
+
+    # ---- state queries -----------------------------------------------------------
+
+    def all_finished(self) -> bool:
+        return all(rt.finished.is_set() for rt in self.runtimes.values()) and not any(
+            not t.done() for t in self._watchers.values()
+        )
+
+    async def wait_all_finished(self) -> None:
+        while not self.all_finished():
+            await asyncio.wait(
+                [asyncio.create_task(rt.finished.wait()) for rt in self.runtimes.values()]
+                + [t for t in self._watchers.values() if not t.done()],
+                return_when=asyncio.ALL_COMPLETED,
+            )
+
+    # ---- stop ----------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Stop everything, dependents first; services on one level stop together."""
+        self.stopping = True
+        for task in [*self._start_tasks.values(), *self._watchers.values()]:
+            task.cancel()
+        await asyncio.gather(
+            *self._start_tasks.values(), *self._watchers.values(), return_exceptions=True
+        )
+        # Descendants that escaped the process tree still carry our instance marker.
+        strays = await asyncio.to_thread(oskit.marked_processes, self.instance)
+        tasks: dict[str, asyncio.Task[None]] = {}
+
+        async def stop_one(name: str) -> None:
+            waits = [tasks[d] for d in graph.dependents(self.stack, name, self.selected)]
+            if waits:
+                kill = asyncio.create_task(self.kill_now.wait())
+                await asyncio.wait([*waits, kill], return_when=asyncio.FIRST_COMPLETED)
+                kill.cancel()
+            await self._stop_service(self.runtimes[name], strays.get(name, []))
+
+        for name in self.selected:
+            tasks[name] = asyncio.create_task(stop_one(name))
+        for name, result in zip(
+            tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True
+        ):
+            if isinstance(result, BaseException):
+                self.runtimes[name].notice(f"error while stopping {name}: {result!r}")
+        oskit.reap_adopted_children()
+
+    async def _stop_service(self, rt: ServiceRuntime, strays: list[psutil.Process]) -> None:
+        proc = rt.proc
+        running = proc is not None and proc.returncode is None
+        if not running and not strays:
+            if rt.state in (State.WAITING, State.STOPPED, State.RESTARTING):
+                rt.set_state(State.STOPPED, "stopped")
+            return
+        if running:
+            rt.set_state(State.STOPPING, "stopping")
+            rt.notice(f"stopping {rt.name}")
+        began = time.monotonic()
+        if proc is not None:
+            rt.exit_code = await proc.stop(strays, self.kill_now)
+        else:
+            spec = rt.spec
+            await stop_ladder(strays, spec.stop_signal, spec.stop_timeout, None, self.kill_now)
+        code = rt.exit_code
+        if rt.state in (State.STOPPING, State.FAILED, State.EXITED):
+            rt.set_state(State.STOPPED, f"stopped (exit code {code})")
+        if running:
+            rt.notice(f"{rt.name} stopped in {time.monotonic() - began:.2f}s")
