@@ -1,27 +1,29 @@
 """The command line: parse options, call one use case, render its result, exit.
 
-No logic lives here; errors from below are StackupError subclasses that carry
-their one-line message and exit code.
+No logic lives here; errors from below are StackupError subclasses that carry their
+one-line message and exit code. Imports of the heavier layers happen inside the
+commands, so `status` and `down` start fast and never need the stack file to load.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from stackup import __version__, app, render
-from stackup.config import load_stack
-from stackup.config.explain import explain, stack_to_dict, stack_to_yaml
-from stackup.config.model import Stack
-from stackup.errors import StackupError
-from stackup.printer import colour_wanted
-from stackup.settings import Settings
+from stackup import __version__, render
+from stackup.errors import ExitCode, StackupError, UsageError
+
+if TYPE_CHECKING:
+    from stackup.config.model import Stack
+    from stackup.printer import Printer
+
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
 class Context:
@@ -29,8 +31,20 @@ class Context:
         self.file = file
         self.no_color = no_color
 
+    @property
+    def state_dir(self) -> Path:
+        """`.stackup/` beside the stack file: found without loading the file."""
+        return self.file.resolve().parent / ".stackup"
+
     def load(self, profiles: tuple[str, ...] = (), port_offset: int | None = None) -> Stack:
+        from stackup.config import load_stack
+
         return load_stack(self.file, profiles=profiles, port_offset=port_offset)
+
+    def printer(self, names: list[str]) -> Printer:
+        from stackup.printer import Printer, colour_wanted
+
+        return Printer(names, sys.stdout, colour_wanted(sys.stdout, self.no_color))
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,6 +61,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def check_names(names: tuple[str, ...]) -> list[str]:
+    for name in names:
+        if not SERVICE_NAME.match(name):
+            raise UsageError(f"no such service: {name!r}")
+    return list(names)
 
 
 profile_option = click.option(
@@ -67,25 +88,111 @@ offset_option = click.option(
 @click.pass_context
 def main(ctx: click.Context, file: Path | None, no_color: bool) -> None:
     """Bring a development stack up in dependency order, healthy, with one command."""
+    from stackup.settings import Settings
+
     settings = Settings.from_env()
     ctx.obj = Context(file or settings.file, no_color or settings.no_color)
 
 
 @main.command()
 @click.argument("services", nargs=-1)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background; return once ready.")
 @profile_option
 @offset_option
 @click.pass_obj
 @handle_errors
 def up(
-    obj: Context, services: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None
+    obj: Context, services: tuple[str, ...], detach: bool, profiles: tuple[str, ...],
+    port_offset: int | None,
 ) -> None:
-    """Start the stack (or SERVICES and what they depend on) in the foreground."""
+    """Start the stack (or SERVICES and what they depend on)."""
+    names = check_names(services)
     stack = obj.load(profiles, port_offset)
-    code = app.up_foreground(
-        stack, list(services), colour=colour_wanted(sys.stdout, obj.no_color)
-    )
-    sys.exit(int(code))
+    if detach:
+        from stackup.app import detached, portview
+        from stackup.app.progress import Progress
+
+        selection = detached.up_detached(stack, names, profiles, port_offset, Progress())
+        click.echo(render.ready_table(portview.port_rows(stack), selection), nl=False)
+        return
+    from stackup.app import foreground
+    from stackup.printer import colour_wanted
+
+    colour = colour_wanted(sys.stdout, obj.no_color)
+    sys.exit(int(foreground.up_foreground(stack, names, colour=colour)))
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@handle_errors
+def status(obj: Context, services: tuple[str, ...], as_json: bool) -> None:
+    """Show each service's state, pid, port, health, uptime and restarts."""
+    from stackup.app import status as status_app
+
+    def defaults() -> dict[str, Any]:
+        return status_app.defaults_from_stack(obj.load())
+
+    result = status_app.collect(obj.state_dir, check_names(services), defaults)
+    click.echo(render.to_json(result) if as_json else render.status_table(result), nl=False)
+    if as_json:
+        click.echo()
+    sys.exit(ExitCode.OK if status_app.all_ready(result) else ExitCode.SERVICE_FAILED)
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.pass_obj
+@handle_errors
+def down(obj: Context, services: tuple[str, ...]) -> None:
+    """Stop the stack (or SERVICES), dependents first; leave nothing behind."""
+    from stackup.app import down as down_app
+
+    for note in down_app.down(obj.state_dir, check_names(services)):
+        click.echo(f"stackup: {note}", err=True)
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("-n", "--lines", "count", type=int, default=None, help="Last N lines of each.")
+@click.pass_obj
+@handle_errors
+def logs(obj: Context, services: tuple[str, ...], follow: bool, count: int | None) -> None:
+    """Print the services' output from their log files."""
+    from stackup import statefile
+    from stackup.app import logs as logs_app
+
+    names = check_names(services)
+    state = statefile.read(obj.state_dir)
+    known = list((state or {}).get("services", {})) or list(obj.load().services)
+    for name in names:
+        if name not in known:
+            raise UsageError(f"no such service: {name}")
+    names = names or known
+    printer = obj.printer(names)
+    log_dir = obj.state_dir / "logs"
+    logs_app.show(log_dir, names, printer, count)
+    if follow:
+        try:
+            logs_app.follow(log_dir, names, printer)
+        except KeyboardInterrupt:
+            return
+
+
+@main.command()
+@click.argument("services", nargs=-1, required=True)
+@click.pass_obj
+@handle_errors
+def restart(obj: Context, services: tuple[str, ...]) -> None:
+    """Stop SERVICES and start them again, waiting until they are ready."""
+    from stackup.app import restart as restart_app
+    from stackup.app.progress import Progress
+
+    names = check_names(services)
+    restart_app.restart(obj.state_dir, names, Progress())
+    click.echo(f"restarted {', '.join(names)}")
 
 
 @main.command()
@@ -96,13 +203,12 @@ def up(
 @click.pass_obj
 @handle_errors
 def config(
-    obj: Context,
-    as_json: bool,
-    variable: str | None,
-    profiles: tuple[str, ...],
+    obj: Context, as_json: bool, variable: str | None, profiles: tuple[str, ...],
     port_offset: int | None,
 ) -> None:
     """Print the resolved stack (secrets masked)."""
+    from stackup.config.explain import explain, stack_to_dict, stack_to_yaml
+
     stack = obj.load(profiles, port_offset)
     if variable:
         for line in explain(stack, variable):
@@ -121,14 +227,17 @@ def config(
 @click.pass_obj
 @handle_errors
 def ports(
-    obj: Context, as_json: bool, markdown: bool, profiles: tuple[str, ...], port_offset: int | None
+    obj: Context, as_json: bool, markdown: bool, profiles: tuple[str, ...],
+    port_offset: int | None,
 ) -> None:
     """The stack's port table, with who holds each port now."""
+    from stackup.app import portview
+
     stack = obj.load(profiles, port_offset)
-    rows = app.port_rows(stack)
+    rows = portview.port_rows(stack)
     if as_json:
         click.echo(render.to_json([r.to_json() for r in rows]))
     elif markdown:
         click.echo(render.ports_markdown(rows, stack.name), nl=False)
     else:
-        render.ports_table(rows, Console(no_color=obj.no_color, highlight=False))
+        click.echo(render.ports_table(rows), nl=False)

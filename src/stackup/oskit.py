@@ -63,6 +63,30 @@ def process_or_none(pid: int) -> psutil.Process | None:
         return None
 
 
+def same_process(pid: int | None, create_time: float | None) -> psutil.Process | None:
+    """The live process `pid` if it is still the one created at `create_time`.
+
+    A pid alone is not an identity: after a process exits its pid can be reused.
+    """
+    if not pid or create_time is None:
+        return None
+    proc = process_or_none(int(pid))
+    if proc is None or is_gone(proc):
+        return None
+    try:
+        return proc if abs(proc.create_time() - float(create_time)) < 0.01 else None
+    except psutil.Error:
+        return None
+
+
+def carries_marker(proc: psutil.Process, instance: str) -> bool:
+    """Does the process carry this stackup instance's marker in its environment?"""
+    try:
+        return proc.environ().get(MARKER_INSTANCE) == instance
+    except (psutil.Error, OSError):
+        return False
+
+
 def tree(pid: int) -> list[psutil.Process]:
     """The process and all its descendants still alive (not zombies)."""
     root = process_or_none(pid)

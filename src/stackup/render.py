@@ -1,32 +1,37 @@
-"""Rendering results as text tables, Markdown or JSON (the CLI's only output helper)."""
+"""Rendering results as text tables, Markdown or JSON (the CLI's only output helper).
+
+Plain aligned columns, as docker and kubectl print them; kept free of heavy imports
+because `stackup status` must answer fast.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-from rich.console import Console
-from rich.table import Table
-
-from stackup.app import PortRow
+from typing import Any
 
 
 def to_json(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=False)
+    return json.dumps(data, indent=2)
 
 
-def ports_table(rows: Sequence[PortRow], console: Console) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("SERVICE", "PORT", "URL", "HELD BY", "DESCRIPTION"):
-        table.add_column(col)
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines) + "\n"
+
+
+def ports_table(rows: Sequence[Any]) -> str:
+    out = []
     for r in rows:
         held = r.holder.describe() if r.holder else "free"
         desc = r.description + (f" (profile: {', '.join(r.profiles)})" if r.profiles else "")
-        table.add_row(r.service, str(r.port), r.url, held, desc)
-    console.print(table)
+        out.append([r.service, r.port, r.url, held, desc])
+    return table(["SERVICE", "PORT", "URL", "HELD BY", "DESCRIPTION"], out)
 
 
-def ports_markdown(rows: Sequence[PortRow], stack_name: str) -> str:
+def ports_markdown(rows: Sequence[Any], stack_name: str) -> str:
     """A PORTS.md body, the file teams used to keep by hand."""
     lines = [
         f"# Ports of {stack_name}",
@@ -40,3 +45,46 @@ def ports_markdown(rows: Sequence[PortRow], stack_name: str) -> str:
         cells = [r.service, str(r.port), r.url, r.description, ", ".join(r.profiles)]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def status_table(status: dict[str, Any]) -> str:
+    rows = []
+    for s in status["services"]:
+        holder = s.get("port_holder")
+        held = f"held by pid {holder['pid']} ({holder['command']})" if holder else ""
+        rows.append([
+            s["name"], s["state"], s["pid"] or "-", s["port"] or "-", s.get("health") or "-",
+            _duration(s["uptime_s"]), s["restarts"],
+            "-" if s["exit_code"] is None else s["exit_code"], held,
+        ])
+    sup = status["supervisor"]
+    head = f"stack {status['stack']}: " + (
+        f"supervisor pid {sup['pid']} ({sup.get('mode')})" if sup["running"]
+        else "no supervisor running"
+    )
+    body = table(
+        ["SERVICE", "STATE", "PID", "PORT", "HEALTH", "UPTIME", "RESTARTS", "EXIT", "PORT HOLDER"],
+        rows,
+    )
+    return head + "\n" + body
+
+
+def ready_table(rows: Sequence[Any], selection: Sequence[str]) -> str:
+    """What `up -d` prints once the stack is ready: services, ports and URLs."""
+    by_name = {r.service: r for r in rows}
+    out = []
+    for name in selection:
+        r = by_name.get(name)
+        out.append([name, r.port if r else "-", r.url if r else ""])
+    return table(["SERVICE", "PORT", "URL"], out)

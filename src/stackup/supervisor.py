@@ -22,7 +22,8 @@ from stackup.events import EventBus, OutputLines
 from stackup.health import LogWatch, Prober
 from stackup.process import ServiceProcess, SpawnError, stop_ladder
 from stackup.runtime import ServiceFailure, ServiceRuntime
-from stackup.states import State
+from stackup.states import FINAL_STATES, State
+from stackup.stopping import stop_in_reverse_order
 
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
@@ -39,12 +40,15 @@ def service_environment(service: Service, instance: str) -> dict[str, str]:
 
 
 class Supervisor:
-    def __init__(self, stack: Stack, selected: list[str], bus: EventBus) -> None:
+    """Supervises the services of one stack; `up` and `stop` may be called repeatedly
+    (the detached supervisor starts more services or stops some on request)."""
+
+    def __init__(self, stack: Stack, bus: EventBus, instance: str | None = None) -> None:
         self.stack = stack
-        self.selected = selected
         self.bus = bus
-        self.instance = secrets.token_hex(8)
-        self.runtimes = {name: ServiceRuntime(stack.services[name], bus) for name in selected}
+        self.instance = instance or secrets.token_hex(8)
+        self.runtimes = {name: ServiceRuntime(svc, bus) for name, svc in stack.services.items()}
+        self.selected: list[str] = []  # what `up` asked for (plus dependencies), file order
         self.kill_now = asyncio.Event()  # second Ctrl-C: skip the polite part
         self.stopping = False
         self._start_tasks: dict[str, asyncio.Task[None]] = {}
@@ -52,11 +56,19 @@ class Supervisor:
 
     # ---- start -------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Bring every selected service up; raise ServiceFailure on the first failure."""
-        for name in self.selected:
-            self._start_tasks[name] = asyncio.create_task(self._bring_up(self.runtimes[name]))
-        pending: set[asyncio.Task[None]] = set(self._start_tasks.values())
+    async def up(self, names: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """Bring `names` (default services when empty) and their dependencies up.
+
+        Services already up (or on their way) are left alone. Returns the selection
+        once every one is ready; raises ServiceFailure on the first failure, after
+        cancelling the other starts of this call.
+        """
+        selection = graph.select(self.stack, names)
+        wanted = set(self.selected) | set(selection)
+        self.selected = [n for n in self.stack.services if n in wanted]
+        self.stopping = False
+        tasks = {self._ensure_start_task(name) for name in selection}
+        pending = set(tasks)
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -67,6 +79,27 @@ class Supervisor:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        return selection
+
+    def _ensure_start_task(self, name: str) -> asyncio.Task[None]:
+        rt = self.runtimes[name]
+        task = self._start_tasks.get(name)
+        if task is not None and not task.done():
+            return task  # already starting: share the outcome
+        if task is not None and rt.state not in FINAL_STATES - {State.COMPLETED}:
+            return task  # up (or restarting under its policy): leave it alone
+        if rt.state == State.COMPLETED:
+            return task if task is not None else self._done_task()
+        task = asyncio.create_task(self._bring_up(rt), name=f"start {name}")
+        self._start_tasks[name] = task
+        return task
+
+    @staticmethod
+    def _done_task() -> asyncio.Task[None]:
+        async def nothing() -> None:
+            return None
+
+        return asyncio.create_task(nothing())
 
     async def _bring_up(self, rt: ServiceRuntime) -> None:
         await self._wait_dependencies(rt)
@@ -75,7 +108,7 @@ class Supervisor:
             self._watchers[rt.name] = asyncio.create_task(self._watch(rt))
 
     async def _wait_dependencies(self, rt: ServiceRuntime) -> None:
-        deps = [d for d in rt.spec.depends_on if d.name in self.runtimes]
+        deps = list(rt.spec.depends_on)
         if deps:
             rt.set_state(State.WAITING, "waiting for " + ", ".join(d.name for d in deps))
         for dep in deps:
@@ -250,47 +283,51 @@ class Supervisor:
     # ---- state queries -----------------------------------------------------------
 
     def all_finished(self) -> bool:
-        return all(rt.finished.is_set() for rt in self.runtimes.values()) and not any(
-            not t.done() for t in self._watchers.values()
-        )
+        """Nothing runs and nothing will: every selected service ended, no task pending."""
+        runtimes = [self.runtimes[n] for n in self.selected]
+        tasks = [*self._start_tasks.values(), *self._watchers.values()]
+        return all(rt.finished.is_set() for rt in runtimes) and all(t.done() for t in tasks)
 
     async def wait_all_finished(self) -> None:
         while not self.all_finished():
-            await asyncio.wait(
-                [asyncio.create_task(rt.finished.wait()) for rt in self.runtimes.values()]
-                + [t for t in self._watchers.values() if not t.done()],
-                return_when=asyncio.ALL_COMPLETED,
-            )
+            waits = [asyncio.create_task(self.runtimes[n].finished.wait()) for n in self.selected]
+            tasks = [t for t in [*self._start_tasks.values(), *self._watchers.values()]]
+            await asyncio.wait([*waits, *(t for t in tasks if not t.done())])
+            for w in waits:
+                w.cancel()
 
     # ---- stop ----------------------------------------------------------------------
 
-    async def stop(self) -> None:
-        """Stop everything, dependents first; services on one level stop together."""
-        self.stopping = True
-        for task in [*self._start_tasks.values(), *self._watchers.values()]:
+    async def stop(self, names: list[str] | None = None) -> None:
+        """Stop `names` (default: everything), dependents first.
+
+        A service is signalled only once everything (among those stopping) that
+        depends on it has exited; services on one level stop together.
+        """
+        targets = self.selected if names is None else [n for n in self.selected if n in names]
+        if names is None:
+            self.stopping = True
+        tasks_to_cancel = [
+            t for n in targets for t in (self._start_tasks.get(n), self._watchers.get(n)) if t
+        ]
+        for task in tasks_to_cancel:
             task.cancel()
-        await asyncio.gather(
-            *self._start_tasks.values(), *self._watchers.values(), return_exceptions=True
-        )
+        await asyncio.gather(*tasks_to_cancel, return_exceptions=True)
+        for name in targets:
+            self._start_tasks.pop(name, None)
+            self._watchers.pop(name, None)
         # Descendants that escaped the process tree still carry our instance marker.
         strays = await asyncio.to_thread(oskit.marked_processes, self.instance)
-        tasks: dict[str, asyncio.Task[None]] = {}
+        deps = {n: [d.name for d in self.stack.services[n].depends_on] for n in targets}
 
         async def stop_one(name: str) -> None:
-            waits = [tasks[d] for d in graph.dependents(self.stack, name, self.selected)]
-            if waits:
-                kill = asyncio.create_task(self.kill_now.wait())
-                await asyncio.wait([*waits, kill], return_when=asyncio.FIRST_COMPLETED)
-                kill.cancel()
             await self._stop_service(self.runtimes[name], strays.get(name, []))
 
-        for name in self.selected:
-            tasks[name] = asyncio.create_task(stop_one(name))
-        for name, result in zip(
-            tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True
-        ):
-            if isinstance(result, BaseException):
-                self.runtimes[name].notice(f"error while stopping {name}: {result!r}")
+        errors = await stop_in_reverse_order(deps, stop_one, self.kill_now)
+        for name, error in errors.items():
+            self.runtimes[name].notice(f"error while stopping {name}: {error!r}")
+        if names is None:
+            self.selected = []
         oskit.reap_adopted_children()
 
     async def _stop_service(self, rt: ServiceRuntime, strays: list[psutil.Process]) -> None:

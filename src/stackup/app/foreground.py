@@ -1,4 +1,4 @@
-"""Use cases behind the CLI verbs. Each returns data or an exit code; the CLI renders."""
+"""`stackup up` in the foreground: supervise in this process until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,65 +6,18 @@ import asyncio
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from typing import TextIO
 
-from stackup import graph, oskit, ports, statedir
+from stackup import graph, statedir
 from stackup.config.model import Stack
-from stackup.errors import ExitCode, PortConflictError
+from stackup.errors import ExitCode
 from stackup.events import EventBus
-from stackup.logfiles import LogFiles
+from stackup.host import Host
+from stackup.preflight import check_ports_free
 from stackup.printer import Printer
 from stackup.runtime import ServiceFailure
+from stackup.states import State
 from stackup.supervisor import Supervisor
-
-
-@dataclass(frozen=True)
-class PortRow:
-    service: str
-    port: int
-    url: str
-    description: str
-    profiles: tuple[str, ...]
-    holder: ports.PortHolder | None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "service": self.service,
-            "port": self.port,
-            "url": self.url,
-            "description": self.description,
-            "profiles": list(self.profiles),
-            "holder": self.holder.to_json() if self.holder else None,
-        }
-
-
-def port_rows(stack: Stack) -> list[PortRow]:
-    """The stack's port table, with who holds each port right now."""
-    with_ports = [s for s in stack.services.values() if s.port]
-    held = ports.holders(s.port for s in with_ports if s.port)
-    rows = []
-    for svc in with_ports:
-        assert svc.port is not None
-        host = "localhost" if svc.host in ("127.0.0.1", "0.0.0.0", "::1") else svc.host
-        if svc.health.kind == "http":
-            url = f"http://{host}:{svc.port}{svc.health.path}"
-        else:
-            url = f"{host}:{svc.port}"
-        desc = svc.description or ""
-        rows.append(PortRow(svc.name, svc.port, url, desc, svc.profiles, held.get(svc.port)))
-    return rows
-
-
-def check_ports_free(stack: Stack, selected: list[str]) -> None:
-    """Refuse to start (exit 3) when a port the selection needs is already held."""
-    needed = {s.port: s.name for n in selected if (s := stack.services[n]).port}
-    held = ports.holders(needed)
-    if held:
-        parts = [
-            f"port {p} ({needed[p]}) is held by {h.describe()}" for p, h in sorted(held.items())
-        ]
-        raise PortConflictError("; ".join(parts) + "; nothing was started")
 
 
 class SignalLatch:
@@ -95,23 +48,25 @@ def up_foreground(
     with statedir.supervisor_lock(state_dir):
         check_ports_free(stack, selected)
         printer = Printer(selected, stream or sys.stdout, colour)
-        return asyncio.run(_supervise(stack, selected, printer))
+        return asyncio.run(_supervise(stack, names, selected, printer))
 
 
-async def _supervise(stack: Stack, selected: list[str], printer: Printer) -> int:
+async def _supervise(
+    stack: Stack, names: list[str], selected: list[str], printer: Printer
+) -> int:
     bus = EventBus()
     bus.subscribe(printer)
-    logs = LogFiles(stack.state_dir / "logs")
-    bus.subscribe(logs)
-    oskit.become_subreaper()
-    supervisor = Supervisor(stack, selected, bus)
+    host = Host(stack, bus, "foreground")
+    supervisor = host.supervisor
     latch = SignalLatch(supervisor.kill_now)
     latch.install()
     began = time.monotonic()
     code = ExitCode.OK
+    await host.open()
     try:
-        start = asyncio.create_task(supervisor.start())
-        stop_requested = asyncio.create_task(latch.stop.wait())
+        start = asyncio.create_task(host.up(names))
+        # A stop comes from a signal here, or from `stackup down` in another terminal.
+        stop_requested = asyncio.create_task(_first_of(latch.stop, host.shutdown))
         await asyncio.wait({start, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         if start.done() and not start.cancelled():
             failure = start.exception()
@@ -128,7 +83,7 @@ async def _supervise(stack: Stack, selected: list[str], printer: Printer) -> int
                 ended = asyncio.create_task(supervisor.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
                 ended.cancel()
-                if any(rt.state.value == "failed" for rt in supervisor.runtimes.values()):
+                if any(rt.state == State.FAILED for rt in supervisor.runtimes.values()):
                     code = ExitCode.SERVICE_FAILED
         else:
             start.cancel()
@@ -136,9 +91,17 @@ async def _supervise(stack: Stack, selected: list[str], printer: Printer) -> int
             printer.notice("stopping (Ctrl-C again to kill at once)")
         stop_requested.cancel()
     finally:
-        await supervisor.stop()
-        logs.close()
+        await host.close()
     return code
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 def report_failure(supervisor: Supervisor, failure: ServiceFailure, printer: Printer) -> None:

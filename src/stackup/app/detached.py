@@ -1,0 +1,109 @@
+"""`stackup up -d`: make sure a detached supervisor runs, ask it to start the
+selection, show progress from the state file while it works, and report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stackup import control, graph, statedir, statefile
+from stackup.app.progress import Progress, failure_text, request_with_progress
+from stackup.config.model import Stack
+from stackup.errors import (
+    AlreadySupervisedError,
+    ExitCode,
+    PortConflictError,
+    StartFailedError,
+    UsageError,
+)
+from stackup.logfiles import open_private
+from stackup.preflight import check_ports_free
+
+SPAWN_DEADLINE = 15.0  # seconds for a new supervisor to answer its socket
+
+
+def up_detached(
+    stack: Stack, names: list[str], profiles: tuple[str, ...], port_offset: int | None,
+    progress: Progress,
+) -> list[str]:
+    """Returns the selection once ready; raises StackupError subclasses otherwise."""
+    selection = graph.select(stack, names)
+    state_dir = statedir.ensure_private_dir(stack.state_dir)
+    supervisor = control.ping(state_dir) or _starting_supervisor(state_dir)
+    if supervisor is None:
+        check_ports_free(stack, selection)
+        _spawn_and_wait(stack, state_dir, profiles, port_offset)
+    elif supervisor.get("mode") == "foreground":
+        raise AlreadySupervisedError(
+            f"this stack is already supervised by a foreground `up` (pid {supervisor['pid']})"
+        )
+    response = request_with_progress(
+        state_dir, {"cmd": "start", "services": names}, selection, progress
+    )
+    if response.get("ok"):
+        return selection
+    code = int(response.get("exit_code", 1))
+    failure = response.get("failure")
+    if failure:
+        raise StartFailedError(failure_text(failure))
+    error = str(response.get("error", "the supervisor refused the request"))
+    raise {2: UsageError, 3: PortConflictError, 4: AlreadySupervisedError}.get(
+        code, StartFailedError
+    )(error)
+
+
+def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
+    """A supervisor recorded as alive that does not answer yet is still opening its
+    socket (another `up -d` at the same moment): wait for it briefly."""
+    state = statefile.read(state_dir)
+    if not state or not statefile.supervisor_alive(state):
+        return None
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        info = control.ping(state_dir)
+        if info is not None:
+            return info
+        time.sleep(0.02)
+    return None
+
+
+def _spawn_and_wait(
+    stack: Stack, state_dir: Path, profiles: tuple[str, ...], port_offset: int | None
+) -> None:
+    args = [sys.executable, "-m", "stackup.daemon", "--file", str(stack.file)]
+    for p in profiles:
+        args += ["--profile", p]
+    if port_offset is not None:
+        args += ["--port-offset", str(port_offset)]
+    with open_private(state_dir / "supervisor.log") as log:
+        daemon = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, cwd=stack.root, env=os.environ.copy(),
+        )
+    deadline = time.monotonic() + SPAWN_DEADLINE
+    while time.monotonic() < deadline:
+        if control.ping(state_dir) is not None:
+            return
+        code = daemon.poll()
+        if code == ExitCode.ALREADY_SUPERVISED:
+            # Another `up -d` won the race for the lock: use its supervisor.
+            if _wait_alive(state_dir, deadline):
+                return
+        elif code is not None:
+            raise StartFailedError(
+                f"the supervisor exited with code {code}; see {state_dir / 'supervisor.log'}"
+            )
+        time.sleep(0.01)
+    raise StartFailedError(f"the supervisor did not answer within {SPAWN_DEADLINE:g}s")
+
+
+def _wait_alive(state_dir: Path, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if control.ping(state_dir) is not None:
+            return True
+        time.sleep(0.02)
+    return False

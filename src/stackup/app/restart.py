@@ -1,0 +1,30 @@
+"""`stackup restart SERVICE…`: stop and start again through the supervisor, waiting
+for readiness; what depends on the service stays up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackup import control
+from stackup.app.progress import Progress, failure_text, request_with_progress
+from stackup.errors import StackupError, StartFailedError, UsageError
+
+
+class NotRunningError(StackupError):
+    pass
+
+
+def restart(state_dir: Path, names: list[str], progress: Progress) -> None:
+    if control.ping(state_dir) is None:
+        raise NotRunningError("the stack is not running (start it with `stackup up -d`)")
+    result = request_with_progress(
+        state_dir, {"cmd": "restart", "services": names}, names, progress
+    )
+    if result.get("ok"):
+        return
+    if result.get("exit_code") == 2:
+        raise UsageError(str(result.get("error")))
+    failure = result.get("failure")
+    if failure:
+        raise StartFailedError(failure_text(failure))
+    raise StartFailedError(str(result.get("error", "restart failed")))
