@@ -9,6 +9,7 @@ as UTF-8 with replacement: a bad byte never kills the relay.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
@@ -72,8 +73,23 @@ class LineSplitter:
         return _decode(self._partial) + f" [... line cut, {dropped} more bytes]"
 
 
+# Control characters a service could use to rewrite the user's terminal (clear the
+# screen, move the cursor, set the title, hide text). Colour (SGR, `ESC [ … m`) and tabs
+# are kept: dev servers colour their output on purpose.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UNSAFE = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks, clipboard
+    r"|\x1b\[[0-9;?]*[A-Za-ln-z@`]"  # CSI other than SGR: cursor moves, erase
+    r"|\x1b(?!\[[0-9;]*m)"  # any other escape
+    r"|[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]"  # other C0 controls (ESC handled above)
+)
+
+
 def _decode(data: bytes | bytearray) -> str:
-    return data.decode("utf-8", errors="replace").rstrip("\r")
+    text = data.decode("utf-8", errors="replace").rstrip("\r")
+    if _CONTROL.search(text):
+        text = _UNSAFE.sub("", text)
+    return text
 
 
 async def pump(

@@ -62,11 +62,13 @@ def status_table(status: dict[str, Any]) -> str:
     rows = []
     for s in status["services"]:
         holder = s.get("port_holder")
-        held = f"held by pid {holder['pid']} ({holder['command']})" if holder else ""
+        held = f"port held by pid {holder['pid']} ({holder['command']})" if holder else ""
+        # Why a service is not ready is worth a column; "healthy" needs no comment.
+        note = held or ("" if s["ready"] or s["state"] == "stopped" else s.get("reason", ""))
         rows.append([
             s["name"], s["state"], s["pid"] or "-", s["port"] or "-", s.get("health") or "-",
             _duration(s["uptime_s"]), s["restarts"],
-            "-" if s["exit_code"] is None else s["exit_code"], held,
+            "-" if s["exit_code"] is None else s["exit_code"], note,
         ])
     sup = status["supervisor"]
     head = f"stack {status['stack']}: " + (
@@ -74,7 +76,7 @@ def status_table(status: dict[str, Any]) -> str:
         else "no supervisor running"
     )
     body = table(
-        ["SERVICE", "STATE", "PID", "PORT", "HEALTH", "UPTIME", "RESTARTS", "EXIT", "PORT HOLDER"],
+        ["SERVICE", "STATE", "PID", "PORT", "HEALTH", "UPTIME", "RESTARTS", "EXIT", "NOTE"],
         rows,
     )
     return head + "\n" + body

@@ -51,7 +51,9 @@ class ServiceRuntime:
     def set_state(self, new: State, reason: str = "") -> None:
         old = self.state
         if old == new:
-            self.reason = reason or self.reason
+            if reason and reason != self.reason:  # same state, new why: still news
+                self.reason = reason
+                self.bus.publish(StateChanged(self.name, old, new, time.time(), reason))
             return
         check_transition(old, new)
         self.state = new

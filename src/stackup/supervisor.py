@@ -223,7 +223,11 @@ class Supervisor:
                 return
             delay = min(BACKOFF_START * 2 ** min(rt.backoff_step, 10), BACKOFF_CAP)
             rt.backoff_step += 1
-            rt.set_state(State.RESTARTING, f"restarting in {delay:g}s")
+            why = f"exit code {code}" if code is not None else "unhealthy"
+            limit = rt.spec.max_restarts
+            count = f"{rt.restarts + 1}/{limit}" if limit is not None else f"{rt.restarts + 1}"
+            rt.set_state(State.RESTARTING, f"{why}; restart {count} in {delay:g}s")
+            rt.notice(f"restarting {rt.name} in {delay:g}s ({why}; restart {count})")
             if code is None:  # unhealthy but still running
                 await rt.proc.stop(kill_now=self.kill_now)
             await asyncio.sleep(delay)
@@ -274,9 +278,8 @@ class Supervisor:
         limit = rt.spec.max_restarts
         if limit is not None and rt.restarts >= limit:
             rt.notice(f"{rt.name} reached max_restarts ({limit}); giving up")
-            if rt.state != State.FAILED:
-                with contextlib.suppress(Exception):
-                    rt.set_state(State.FAILED, f"gave up after {rt.restarts} restarts")
+            last = f", last exit code {code}" if code is not None else ""
+            rt.set_state(State.FAILED, f"gave up after {rt.restarts} restarts{last}")
             return False
         return True
 

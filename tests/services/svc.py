@@ -26,6 +26,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bind-delay", type=float, default=0.0)
     p.add_argument("--http", action="store_true", help="serve HTTP instead of raw TCP")
     p.add_argument("--http-status", type=int, default=200)
+    p.add_argument("--http-fail-after", type=float, default=None, help="then answer 500")
+    p.add_argument("--close-stdout", action="store_true", help="close stdout, keep running")
+    p.add_argument("--long-line", type=int, default=0, help="write N bytes with no newline")
+    p.add_argument("--raw", default=None, help="write these bytes (Python escapes) to stdout")
     p.add_argument("--lines", type=int, default=0, help="print N numbered lines at start")
     p.add_argument("--say", action="append", default=[], help="print this line at start")
     p.add_argument("--say-when-bound", default=None, help="print this line once listening")
@@ -39,11 +43,15 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def serve_http(sock: socket.socket, status: int) -> None:
+def serve_http(sock: socket.socket, status: int, fail_after: float | None) -> None:
+    began = time.monotonic()
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            body = f"{self.path} {status}\n".encode()
-            self.send_response(status)
+            failing = fail_after is not None and time.monotonic() - began > fail_after
+            code = 500 if failing else status
+            body = f"{self.path} {code}\n".encode()
+            self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -89,9 +97,20 @@ def main() -> int:
             f.write(f"{os.environ.get('STACKUP_SERVICE', '?')} {time.time():.6f}\n")
     for line in args.say:
         print(line, flush=True)
+    if args.raw is not None:
+        sys.stdout.buffer.write(args.raw.encode().decode("unicode_escape").encode("latin-1"))
+        sys.stdout.buffer.write(b"\n")
+    if args.long_line:
+        chunk = b"y" * 65536
+        for _ in range(args.long_line // len(chunk)):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.write(b"\nafter-long-line\n")
     for i in range(args.lines):
         print(f"line {i:08d} " + "x" * 80, flush=False)
     sys.stdout.flush()
+    if args.close_stdout:
+        os.close(1)
+        os.close(2)
     if args.port:
         time.sleep(args.bind_delay)
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -100,7 +119,7 @@ def main() -> int:
         sock.bind((args.host, args.port))
         sock.listen(64)
         if args.http:
-            serve_http(sock, args.http_status)
+            serve_http(sock, args.http_status, args.http_fail_after)
         else:
             accept_forever(sock)
         if args.say_when_bound:

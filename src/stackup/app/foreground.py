@@ -83,7 +83,10 @@ async def _supervise(
                 ended = asyncio.create_task(supervisor.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
                 ended.cancel()
-                if any(rt.state == State.FAILED for rt in supervisor.runtimes.values()):
+                # Everything ended on its own (no stop asked for): say whether it went well.
+                if not stop_requested.done() and any(
+                    rt.state == State.FAILED for rt in supervisor.runtimes.values()
+                ):
                     code = ExitCode.SERVICE_FAILED
         else:
             start.cancel()

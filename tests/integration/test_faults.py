@@ -1,0 +1,139 @@
+"""What real services do to a supervisor: crash loops, liveness failures, hostile output."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import psutil
+
+from tests.conftest import poll, svc
+
+
+def status_of(stackup, name: str) -> dict:
+    result = stackup.run("status", "--json", name)
+    return json.loads(result.stdout)["services"][0]
+
+
+def test_crash_loop_restarts_with_backoff_then_fails(stackup, port):
+    stackup.write(f"""
+        services:
+          db: {{command: "{svc()}", port: {port()}}}
+          crashy:
+            command: {svc("--port 0 --say crashing --exit-after 0.2 --exit-code 7")}
+            restart: on-failure
+            max_restarts: 2
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    final = poll(lambda: (s := status_of(stackup, "crashy"))["state"] == "failed" and s, 15)
+    assert final["restarts"] == 2
+    assert final["exit_code"] == 7
+    assert "gave up after 2 restarts" in final["reason"]
+    log = (stackup.dir / ".stackup" / "logs" / "crashy.log").read_text()
+    assert log.count("crashing") == 3  # first run and two restarts, all kept
+    assert "restarting crashy in 0.5s (exit code 7; restart 1/2)" in log
+    assert "restarting crashy in 1s (exit code 7; restart 2/2)" in log
+    assert status_of(stackup, "db")["ready"]  # the rest of the stack is unaffected
+    assert stackup.run("down").returncode == 0
+
+
+def test_restart_no_leaves_a_crashed_service_exited_and_dependents_up(stackup, port):
+    stackup.write(f"""
+        services:
+          api: {{command: "{svc('--exit-after 0.5 --exit-code 0')}", port: {port()}}}
+          web: {{command: "{svc()}", port: {port()}, depends_on: [api]}}
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    api = poll(lambda: (s := status_of(stackup, "api"))["state"] == "exited" and s, 10)
+    assert api["exit_code"] == 0 and api["restarts"] == 0
+    assert status_of(stackup, "web")["ready"]  # not taken down with it
+    assert stackup.run("status").returncode == 1  # but the stack is not all ready
+    assert stackup.run("down").returncode == 0
+
+
+def test_liveness_failure_marks_unhealthy_and_restarts(stackup, port):
+    stackup.write(f"""
+        services:
+          api:
+            command: {svc("--http --http-fail-after 0.5")}
+            port: {port()}
+            health: {{http: /health, interval: 0.1, retries: 2}}
+            restart: always
+          web:
+            command: {svc()}
+            port: {port()}
+            depends_on: [api]
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    first_pid = status_of(stackup, "api")["pid"]
+    web_pid = status_of(stackup, "web")["pid"]
+    poll(lambda: status_of(stackup, "api")["restarts"] >= 1, 10)
+    log = (stackup.dir / ".stackup" / "logs" / "api.log").read_text()
+    assert "api is unhealthy" in log and "answered 500" in log
+    poll(lambda: status_of(stackup, "api")["ready"], 10)
+    assert status_of(stackup, "api")["pid"] != first_pid
+    assert status_of(stackup, "web")["pid"] == web_pid  # dependents stay up
+    assert stackup.run("down").returncode == 0
+
+
+def test_service_exiting_0_at_once_fails_a_dependent_start(stackup, port):
+    stackup.write(f"""
+        services:
+          quick: {{command: "{svc('--port 0 --exit-after 0')}"}}
+          web: {{command: "{svc()}", port: {port()}, depends_on: [quick]}}
+        """)
+    # `quick` has no port and no check: it is healthy once started, so web may start...
+    run = stackup.start("up")
+    run.wait_for(r"all 2 services ready")
+    run.wait_for(r"quick exited with code 0")
+    run.signal(signal.SIGINT)
+    assert run.wait() == 0
+    stackup.write(f"""
+        services:
+          quick: {{command: "{svc('--port 0 --exit-after 0')}", port: {port()}}}
+          web: {{command: "{svc()}", port: {port()}, depends_on: [quick]}}
+        """)
+    # ...but with a port to be ready on, exiting 0 before that fails the start.
+    result = stackup.run("up")
+    assert result.returncode == 1
+    assert "quick exited with code 0 before it was ready" in result.stderr
+
+
+def test_hostile_output_is_bounded_cleaned_and_complete(stackup, port):
+    # Python escapes, decoded by the fixture: invalid UTF-8, clear-screen, a title
+    # change (OSC), and a colour that must survive.
+    raw = "'ok\\xff\\xfe \\x1b[2J\\x1b]0;pwned\\x07 \\x1b[31mred\\x1b[0m end'"
+    garbage_cmd = svc("--raw", raw)
+    stackup.write(f"""
+        services:
+          longline:
+            command: {svc("--long-line 10485760 --say-when-bound bound")}
+            port: {port()}
+          garbage:
+            command: >-
+              {garbage_cmd}
+            port: {port()}
+          flood:
+            command: {svc("--lines 100000 --say-when-bound flood-done")}
+            port: {port()}
+          mute:
+            command: {svc("--close-stdout")}
+            port: {port()}
+        """)
+    run = stackup.start("up")
+    run.wait_for(r"all 4 services ready", timeout=30)
+    run.wait_for(r"longline\s+\| after-long-line", timeout=20)
+    cut = [line for line in run.out if "line cut" in line]
+    assert len(cut) == 1 and "more bytes]" in cut[0]
+    assert len(max(run.out, key=len)) < 20_000  # 10 MB never reached the terminal whole
+    garbage = run.wait_for(r"garbage\s+\| ok").string
+    assert "\x1b[2J" not in garbage and "pwned" not in garbage and "\ufffd" in garbage
+    assert "\x1b[31mred\x1b[0m end" in garbage  # colour survives
+    run.wait_for(r"flood\s+\| flood-done", timeout=30)
+    flood = [line for line in run.out if "flood" in line and "| line " in line]
+    assert len(flood) == 100000
+    assert [int(line.split("| line ")[1].split()[0]) for line in flood] == list(range(100000))
+    supervisor = psutil.Process(run.proc.pid)
+    assert supervisor.memory_info().rss < 200 * 1024 * 1024
+    run.signal(signal.SIGINT)
+    assert run.wait() == 0
