@@ -1,0 +1,44 @@
+# make demo   run the demo stack (stack.yaml) in the foreground; Ctrl-C stops it
+# make test   lint + test suite
+# Both create .venv on first use and reinstall when pyproject.toml changes.
+
+# Prefer an explicit python3.11 when there is one; override with `make PYTHON=...`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv demo test lint clean
+
+venv: $(STAMP)
+
+# pip is the last thing `python -m venv` creates: if ensurepip failed half-way,
+# the next run tries again instead of using a venv without pip.
+$(BIN)/pip:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "stackup needs Python >= 3.11 (found $(PYTHON)); run: make PYTHON=python3.11 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || \
+	  { echo "venv creation failed (on Debian/Ubuntu: apt install python3.11-venv)" >&2; rm -rf $(VENV); exit 1; }
+
+$(STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+demo: venv
+	$(BIN)/stackup up
+
+lint: venv
+	$(BIN)/ruff check src tests
+
+# pytest exits 5 when it collects no tests: not a failure for this target.
+test: venv
+	$(BIN)/ruff check src tests
+	$(BIN)/python -m pytest -q || [ $$? -eq 5 ]
+
+# Stops a stack that is still running from .stackup/ before removing it.
+clean:
+	@if [ -x $(BIN)/stackup ] && [ -d .stackup ]; then $(BIN)/stackup down >/dev/null 2>&1 || true; fi
+	rm -rf $(VENV) .stackup .pytest_cache .ruff_cache build dist src/*.egg-info
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
