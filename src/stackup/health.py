@@ -188,12 +188,16 @@ class Prober:
     def port(self) -> int | None:
         return self.check.port or self.service.port
 
-    async def probe(self) -> ProbeResult:
-        result = await self._probe()
+    async def probe(self, verify_owner: bool = True) -> ProbeResult:
+        """One check. `verify_owner` also asks whether the listener that answered is the
+        service's own: needed until it is first ready (a stale server from an earlier
+        run must not pass for it), too costly for every liveness check (it reads
+        /proc), and not needed then: the service holds the port itself by now."""
+        result = await self._probe(verify_owner)
         self.last = result
         return result
 
-    async def _probe(self) -> ProbeResult:
+    async def _probe(self, verify_owner: bool) -> ProbeResult:
         check = self.check
         if check.kind == "log":
             ok = self.log_watch is not None and self.log_watch.matched.is_set()
@@ -215,7 +219,7 @@ class Prober:
             result = await probe_tcp(check.host, port, check.timeout)
         else:
             result = await probe_http(check.host, port, check.path, check.status, check.timeout)
-        if result.ok and not self.owns_port(port):
+        if result.ok and verify_owner and not self.owns_port(port):
             return ProbeResult(False, f"port {port} answers, but not from this service")
         return result
 
