@@ -65,8 +65,8 @@ async def serve(state_dir: Path, handler: Handler) -> asyncio.AbstractServer:
             if sock is not None and _peer_uid(sock) not in (me, 0):
                 writer.write(_encode({"ok": False, "error": "permission denied"}))
                 return
-            line = await reader.readline()
             try:
+                line = await reader.readline()  # ValueError past MAX_REQUEST
                 request = json.loads(line)
                 if not isinstance(request, dict):
                     raise ValueError

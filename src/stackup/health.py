@@ -46,31 +46,31 @@ def hosts_for(host: str) -> list[str]:
 
 
 async def probe_tcp(host: str, port: int, timeout: float) -> ProbeResult:
-    last = "refused"
+    errors: list[BaseException] = []
     for addr in hosts_for(host):
         try:
             async with asyncio.timeout(timeout):
                 _, writer = await asyncio.open_connection(addr, port)
         except (OSError, TimeoutError) as exc:
-            last = _reason(exc)
+            errors.append(exc)
             continue
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
         return ProbeResult(True, f"tcp {addr}:{port} accepts")
-    return ProbeResult(False, f"tcp {host}:{port}: {last}")
+    return ProbeResult(False, f"tcp {host}:{port}: {_best_reason(errors)}")
 
 
 async def probe_http(
     host: str, port: int, path: str, status: int | None, timeout: float
 ) -> ProbeResult:
-    last = ProbeResult(False, f"http {host}:{port}{path}: refused")
+    errors: list[BaseException] = []
     for addr in hosts_for(host):
         try:
             async with asyncio.timeout(timeout):
                 code = await _http_status(addr, port, path)
         except (OSError, TimeoutError, ValueError) as exc:
-            last = ProbeResult(False, f"http {host}:{port}{path}: {_reason(exc)}")
+            errors.append(exc)
             continue
         good = code == status if status is not None else 200 <= code < 400
         url = f"http://{host}:{port}{path}"
@@ -78,7 +78,7 @@ async def probe_http(
             return ProbeResult(True, f"{url} answered {code}")
         want = status if status is not None else "2xx/3xx"
         return ProbeResult(False, f"{url} answered {code}, expected {want}")
-    return last
+    return ProbeResult(False, f"http {host}:{port}{path}: {_best_reason(errors)}")
 
 
 async def _http_status(addr: str, port: int, path: str) -> int:
@@ -140,6 +140,15 @@ async def probe_command(
     return ProbeResult(
         False, f"check command exited {proc.returncode}" + (f": {tail[0]}" if tail else "")
     )
+
+
+def _best_reason(errors: list[BaseException]) -> str:
+    """Of the addresses tried, the failure of one that was listening says the most
+    (a refused connection on the other loopback family is just noise)."""
+    if not errors:
+        return "refused"
+    telling = [e for e in errors if not isinstance(e, ConnectionRefusedError)]
+    return _reason((telling or errors)[0])
 
 
 def _reason(exc: BaseException) -> str:

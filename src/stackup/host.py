@@ -152,6 +152,7 @@ class Host:
             "profiles": list(self.stack.active_profiles),
             "port_offset": self.stack.port_offset,
             "selected": list(sup.selected),
+            "default": self.stack.default_services(),  # what `status` lists when idle
             "failure": self.failure,
             "services": {name: service_record(rt) for name, rt in sup.runtimes.items()},
             "updated_at": time.time(),

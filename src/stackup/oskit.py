@@ -128,7 +128,8 @@ def describe(proc: psutil.Process | int | None) -> str:
 
 def command_line(proc: psutil.Process) -> str:
     try:
-        cmd = " ".join(proc.cmdline()) or proc.name()
+        # One line whatever the arguments hold (a `python -c` program has newlines).
+        cmd = " ".join(" ".join(proc.cmdline()).split()) or proc.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return "?"
     return cmd if len(cmd) <= 120 else cmd[:117] + "..."

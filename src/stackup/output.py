@@ -52,7 +52,10 @@ class LineSplitter:
     def flush(self) -> list[str]:
         """The unterminated last line, at end of stream."""
         if self._discarding:
-            return [self._cut_marker(0)]
+            line = self._cut_marker(0)
+            self._partial.clear()
+            self._discarding = 0
+            return [line]
         if self._partial:
             line = _decode(self._partial)
             self._partial.clear()

@@ -138,6 +138,8 @@ class Supervisor:
         rt.started_at = proc.started_at
         rt.exit_code = None
         rt.notice(f"{rt.name} started (pid {proc.pid})")
+        if spec.user and os.geteuid() != 0:
+            rt.notice(f"{rt.name}: `user: {spec.user}` ignored: stackup is not running as root")
         began = time.monotonic()
         deadline = began + spec.health.start_timeout
         if spec.oneshot:

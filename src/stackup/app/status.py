@@ -29,7 +29,7 @@ def collect(
     for name in names:
         if name not in records:
             raise UsageError(f"no such service: {name}")
-    chosen = names or state.get("selected") or state.get("default") or list(records)
+    chosen = names or state.get("selected") or _default_services(state, records)
     sup = state.get("supervisor") or {}
     instance = state.get("instance")
     entries = [_entry(n, records[n], sup_alive, instance) for n in chosen]
@@ -40,6 +40,15 @@ def collect(
                        "mode": sup.get("mode") if sup_alive else None},
         "services": entries,
     }
+
+
+def _default_services(state: dict[str, Any], records: dict[str, dict[str, Any]]) -> list[str]:
+    """What a bare `up` would start: recorded by the supervisor, else derived from the
+    services' profiles and the profiles that were active."""
+    if state.get("default") is not None:
+        return list(state["default"])
+    active = set(state.get("profiles") or [])
+    return [n for n, r in records.items() if not r.get("profiles") or set(r["profiles"]) & active]
 
 
 def _entry(
