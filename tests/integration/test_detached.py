@@ -143,6 +143,8 @@ def test_down_after_supervisor_was_killed(stackup, port, tmp_path):
     code, after = status_json(stackup)
     assert after["supervisor"]["running"] is False
     assert all(s["pid"] for s in after["services"])  # still running, still known
+    again = stackup.run("up", "-d")
+    assert again.returncode == 3 and "earlier stackup whose supervisor died" in again.stderr
     down = stackup.run("down")
     assert down.returncode == 0, down.stderr
     assert all(is_gone(p) for p in pids)
