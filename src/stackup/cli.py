@@ -195,6 +195,22 @@ def restart(obj: Context, services: tuple[str, ...]) -> None:
     click.echo(f"restarted {', '.join(names)}")
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@profile_option
+@offset_option
+@click.pass_obj
+@handle_errors
+def run(
+    obj: Context, command: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None
+) -> None:
+    """Bring the stack up, run COMMAND with its environment, take it down again."""
+    from stackup.app import run as run_app
+
+    stack = obj.load(profiles, port_offset)
+    sys.exit(run_app.run(stack, list(command), profiles, port_offset))
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--explain", "variable", default=None, help="Say where VAR's value comes from.")

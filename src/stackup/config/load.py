@@ -85,6 +85,7 @@ def load_stack(
         active_profiles=tuple(profiles),
         port_offset=offset,
         origins=origins,
+        env={**file_env, **stack_env, **port_vars},
     )
 
 

@@ -85,6 +85,9 @@ class Stack:
     # env files, defaults used) plus the process variables the file refers to, each with
     # its origin chain: interpolation's order first, service-only origins after.
     origins: dict[str, list[ValueOrigin]] = field(default_factory=dict)
+    # The stack-wide environment (port variables > stack env > stack env files), what
+    # `stackup run` gives its command; services get theirs in Service.env.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:

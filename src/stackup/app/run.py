@@ -1,0 +1,79 @@
+"""`stackup run [--] CMD…`: CI bootstrapping. Bring the stack up detached, run CMD with
+the stack's environment (every `<NAME>_PORT`), take the stack down, exit with CMD's
+code — or 125 when the stack never became ready, 126/127 when CMD cannot run / is not
+found (as `docker run` does)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from typing import TextIO
+
+from stackup import control
+from stackup.app import detached
+from stackup.app import down as down_app
+from stackup.app.progress import Progress
+from stackup.config.model import Stack
+from stackup.errors import StackupError, UsageError
+
+STACK_NOT_READY = 125
+CANNOT_RUN = 126
+NOT_FOUND = 127
+
+
+def run(
+    stack: Stack, command: list[str], profiles: tuple[str, ...], port_offset: int | None,
+    err: TextIO | None = None,
+) -> int:
+    err = err or sys.stderr
+    if not command:
+        raise UsageError("no command given: stackup run [--] CMD...")
+    # A stack someone already runs (`up -d` in another terminal) is used and left up;
+    # one this command started is taken down again.
+    already_up = control.ping(stack.state_dir) is not None
+    try:
+        detached.up_detached(stack, [], profiles, port_offset, Progress(err))
+    except UsageError:
+        raise
+    except StackupError as failure:
+        err.write(f"stackup: the stack did not become ready: {failure}\n")
+        if not already_up:
+            down_app.down(stack.state_dir, [])
+        return STACK_NOT_READY
+    try:
+        return _run_command(command, {**os.environ, **stack.env}, err)
+    finally:
+        if not already_up:
+            for note in down_app.down(stack.state_dir, []):
+                err.write(f"stackup: {note}\n")
+
+
+def _run_command(command: list[str], env: dict[str, str], err: TextIO) -> int:
+    try:
+        child = subprocess.Popen(command, env=env)
+    except FileNotFoundError:
+        err.write(f"stackup: command not found: {command[0]}\n")
+        return NOT_FOUND
+    except OSError as exc:
+        err.write(f"stackup: cannot run {command[0]}: {exc.strerror or exc}\n")
+        return CANNOT_RUN
+    # The command shares our terminal, so Ctrl-C reaches it directly; a SIGTERM (a CI
+    # job being cancelled) is passed on. Either way we wait for it, then clean up.
+    previous = {
+        sig: signal.signal(sig, lambda s, _f: _forward(child, s))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if code >= 0 else 128 - code
+
+
+def _forward(child: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        child.send_signal(sig)
