@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import ctypes
 import os
-import signal
 import time
 from collections.abc import Iterable
 
@@ -195,10 +194,3 @@ def reap_adopted_children() -> None:
     except psutil.Error:
         return
     reap_adopted(children)
-
-
-def kill_signal_name(sig: int) -> str:
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return str(sig)

@@ -136,12 +136,6 @@ class ServiceProcess:
         )
         return await self.wait()
 
-    async def kill_pipe_readers(self) -> None:
-        if self._pump and not self._pump.done():
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-
 
 async def stop_ladder(
     procs: list[psutil.Process],

@@ -84,8 +84,3 @@ class ServiceRuntime:
 
     def notice(self, message: str) -> None:
         self.bus.publish(Notice(self.name, message, time.time()))
-
-    def uptime(self) -> float | None:
-        if self.proc is None or self.proc.started_at is None or self.proc.returncode is not None:
-            return None
-        return time.time() - self.proc.started_at

@@ -49,19 +49,6 @@ def test_find_cycle() -> None:
     assert graph.find_cycle({}) is None
 
 
-def test_levels_of_a_diamond() -> None:
-    stack = make_stack(DIAMOND)
-    assert graph.levels(stack, list(DIAMOND)) == [["base"], ["left", "right"], ["top"]]
-    assert graph.stop_order(stack, list(DIAMOND)) == [["top"], ["left", "right"], ["base"]]
-
-
-def test_levels_use_longest_path_and_ignore_unselected() -> None:
-    stack = make_stack({"a": [], "b": ["a"], "c": ["b", "a"], "d": []})
-    assert graph.levels(stack, ["a", "b", "c", "d"]) == [["a", "d"], ["b"], ["c"]]
-    assert graph.levels(stack, ["c", "d"]) == [["c", "d"]]
-    assert graph.levels(stack, []) == []
-
-
 def test_select_pulls_in_dependencies_in_file_order() -> None:
     stack = make_stack({"db": [], "cache": [], "api": ["db"], "web": ["api"], "other": []})
     assert graph.select(stack, ["web"]) == ["db", "api", "web"]
@@ -83,10 +70,3 @@ def test_select_respects_profiles_but_pulls_needed_dependencies() -> None:
 def test_select_unknown_name_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no such service: nope"):
         graph.select(make_stack(DIAMOND), ["top", "nope"])
-
-
-def test_dependents() -> None:
-    stack = make_stack(DIAMOND)
-    assert graph.dependents(stack, "base") == ["left", "right"]
-    assert graph.dependents(stack, "base", ["left", "base"]) == ["left"]
-    assert graph.dependents(stack, "top") == []
