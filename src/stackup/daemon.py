@@ -17,7 +17,7 @@ from pathlib import Path
 from stackup import statedir
 from stackup.config import load_stack
 from stackup.errors import StackupError
-from stackup.events import EventBus
+from stackup.events import EventBus, Notice
 from stackup.host import Host
 from stackup.printer import Printer
 
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(stack) -> int:  # noqa: ANN001 - a config.model.Stack
     bus = EventBus()
-    bus.subscribe(Printer(list(stack.services), sys.stdout, colour=False))
+    printer = Printer(list(stack.services), sys.stdout, colour=False)
+    # supervisor.log gets stackup's own lines; service output goes to logs/<name>.log.
+    bus.subscribe(lambda event: printer(event) if isinstance(event, Notice) else None)
     host = Host(stack, bus, "detached")
     loop = asyncio.get_running_loop()
     signals = 0

@@ -69,6 +69,8 @@ def test_up_detached_status_and_down(stackup, port):
         assert 0 <= entry["uptime_s"] < 60
         assert began <= entry["started_at"] <= entry["ready_at"] <= time.time()
     assert by_name["api"]["started_at"] >= by_name["db"]["ready_at"]
+    supervisor_log = (stackup.dir / ".stackup" / "supervisor.log").read_text()
+    assert "api started" in supervisor_log and "api-hello" not in supervisor_log
     pids = [p.pid for e in by_name.values() for p in [psutil.Process(e["pid"])]]
     tree = [c.pid for pid in pids for c in psutil.Process(pid).children(recursive=True)]
 
