@@ -56,3 +56,23 @@ def test_missing_stack_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_stack(missing, environ={})
     assert str(info.value) == f"{missing}: stack file not found"
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("command", [["config"], ["up"], ["ports", "--json"]])
+def test_cli_refuses_invalid_stack_with_one_line_and_exit_2(
+    path: Path, command: list[str]
+) -> None:
+    """Through the real CLI: exit 2, one line on stderr naming file and key, nothing
+    started (an `up` that got past loading would create .stackup/)."""
+    from click.testing import CliRunner
+
+    from stackup.cli import main
+
+    result = CliRunner().invoke(main, ["-f", str(path), *command], env={"DB_PORT": None})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"stackup: {path}"), result.stderr
+    assert _expectations(path)["expect"] in lines[0]
+    assert not (CORPUS / ".stackup").exists()
