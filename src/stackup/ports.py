@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psutil
 
-from stackup import oskit
+from stackup import oskit, sockdiag
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,30 @@ def accepts(port: int, hosts: Iterable[str] = ("127.0.0.1", "::1")) -> bool:
 def tree_listens_on(pids: Iterable[int], port: int) -> bool:
     """Does any of these processes hold a listening socket on `port`?
 
-    Asks only the given processes (cheap), not the whole machine.
+    Runs on every successful readiness probe, so it is kept cheap: the listener's inode
+    comes from sock_diag, then only these processes' file descriptors are looked at
+    (psutil would read /proc/net/tcp and tcp6 once per process, ~1 ms each).
     """
+    inodes = sockdiag.listening_inodes(port)
+    if inodes is None:  # no sock_diag (not Linux): ask psutil
+        return _tree_listens_on_psutil(pids, port)
+    if not inodes:
+        return False
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"{fd_dir}/{fd}") in wanted:
+                    return True
+    return False
+
+
+def _tree_listens_on_psutil(pids: Iterable[int], port: int) -> bool:
     for pid in pids:
         proc = oskit.process_or_none(pid)
         if proc is None:
