@@ -232,4 +232,3 @@ def test_describe_names_pid_and_command(children: Children) -> None:
     proc = children.start(["sleep", "30"])
     assert oskit.describe(proc.pid) == f"pid {proc.pid} (sleep 30)"
     assert oskit.describe(None) == "an unknown process"
-    assert oskit.kill_signal_name(signal.SIGTERM) == "SIGTERM"
