@@ -3,6 +3,7 @@ Django-style request logs and a clean stop on SIGTERM / SIGINT. Stdlib only."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,8 +35,15 @@ STOP = threading.Event()
 NAME = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "demo"
 
 
+def say(message: str) -> None:
+    """Print a line; if nobody reads our output any more (the supervisor that started
+    us was killed), carry on quietly instead of dying of a BrokenPipeError."""
+    with contextlib.suppress(OSError):
+        print(message, flush=True)
+
+
 def _on_signal(signum: int, _frame) -> None:
-    print(f"{NAME}: received {signal.Signals(signum).name}, shutting down", flush=True)
+    say(f"{NAME}: received {signal.Signals(signum).name}, shutting down")
     STOP.set()
 
 
@@ -46,13 +54,15 @@ signal.signal(signal.SIGINT, _on_signal)
 def run_until_signal(server) -> None:
     """Serve in a thread until SIGTERM or SIGINT, then shut down and return (exit 0)."""
     # A short poll interval so shutdown() returns within ~0.1 s.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
     thread.start()
     STOP.wait()
     server.shutdown()
     thread.join()
     server.server_close()
-    print(f"{NAME}: stopped", flush=True)
+    say(f"{NAME}: stopped")
 
 
 def make_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:

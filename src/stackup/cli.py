@@ -29,7 +29,15 @@ SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 class Context:
     def __init__(self, file: Path, no_color: bool) -> None:
         self.file = file
-        self.no_color = no_color
+        self._no_color = no_color
+
+    @property
+    def no_color(self) -> bool:
+        """--no-color, or NO_COLOR in the environment (read only by commands that print
+        service output: `status` must not pay for importing the settings machinery)."""
+        from stackup.settings import Settings
+
+        return self._no_color or Settings.from_env().no_color
 
     @property
     def state_dir(self) -> Path:
@@ -57,6 +65,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except StackupError as err:
             click.echo(f"stackup: {err}", err=True)
             sys.exit(int(err.exit_code))
+        except OSError as err:
+            # The runtime folder or a file in it is unusable (a file where a folder
+            # should be, no permission, disk full): say which, in one line.
+            where = f": {err.filename}" if err.filename else ""
+            click.echo(f"stackup: {err.strerror or err}{where}", err=True)
+            sys.exit(int(ExitCode.SERVICE_FAILED))
         except KeyboardInterrupt:
             sys.exit(130)
 
@@ -70,6 +84,28 @@ def check_names(names: tuple[str, ...]) -> list[str]:
     return list(names)
 
 
+def known_services(obj: Context) -> list[str]:
+    """The services `status`/`down`/`logs`/`restart` can name: those the running (or
+    last) supervisor knew — so an edited or broken stack file does not matter — else
+    those of the stack file."""
+    from stackup import statefile
+
+    state = statefile.read(obj.state_dir)
+    if state and state.get("services"):
+        return list(state["services"])
+    return list(obj.load().services)
+
+
+def check_known(obj: Context, names: tuple[str, ...]) -> list[str]:
+    checked = check_names(names)
+    if checked:
+        known = known_services(obj)
+        for name in checked:
+            if name not in known:
+                raise UsageError(f"no such service: {name}")
+    return checked
+
+
 profile_option = click.option(
     "--profile", "profiles", multiple=True, help="Activate a profile (repeatable)."
 )
@@ -80,18 +116,15 @@ offset_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "-f", "--file", "file", type=click.Path(path_type=Path), default=None,
-    help="The stack file (default: stack.yaml here, or $STACKUP_FILE).",
+    "-f", "--file", "file", type=click.Path(path_type=Path), default=Path("stack.yaml"),
+    envvar="STACKUP_FILE", show_default=True, help="The stack file ($STACKUP_FILE).",
 )
-@click.option("--no-color", is_flag=True, help="Plain output, no colours.")
+@click.option("--no-color", is_flag=True, help="Plain output, no colours ($NO_COLOR).")
 @click.version_option(__version__, prog_name="stackup")
 @click.pass_context
-def main(ctx: click.Context, file: Path | None, no_color: bool) -> None:
+def main(ctx: click.Context, file: Path, no_color: bool) -> None:
     """Bring a development stack up in dependency order, healthy, with one command."""
-    from stackup.settings import Settings
-
-    settings = Settings.from_env()
-    ctx.obj = Context(file or settings.file, no_color or settings.no_color)
+    ctx.obj = Context(file, no_color)
 
 
 @main.command()
@@ -112,7 +145,13 @@ def up(
         from stackup.app import detached, portview
         from stackup.app.progress import Progress
 
-        selection = detached.up_detached(stack, names, profiles, port_offset, Progress())
+        try:
+            selection = detached.up_detached(stack, names, profiles, port_offset, Progress())
+        except KeyboardInterrupt:
+            raise StackupError(
+                "interrupted; the supervisor goes on starting the stack in the background"
+                " (`stackup status` to watch, `stackup down` to stop it)"
+            ) from None
         click.echo(render.ready_table(portview.port_rows(stack), selection), nl=False)
         return
     from stackup.app import foreground
@@ -149,7 +188,7 @@ def down(obj: Context, services: tuple[str, ...]) -> None:
     """Stop the stack (or SERVICES), dependents first; leave nothing behind."""
     from stackup.app import down as down_app
 
-    for note in down_app.down(obj.state_dir, check_names(services)):
+    for note in down_app.down(obj.state_dir, check_known(obj, services)):
         click.echo(f"stackup: {note}", err=True)
 
 
@@ -161,16 +200,9 @@ def down(obj: Context, services: tuple[str, ...]) -> None:
 @handle_errors
 def logs(obj: Context, services: tuple[str, ...], follow: bool, count: int | None) -> None:
     """Print the services' output from their log files."""
-    from stackup import statefile
     from stackup.app import logs as logs_app
 
-    names = check_names(services)
-    state = statefile.read(obj.state_dir)
-    known = list((state or {}).get("services", {})) or list(obj.load().services)
-    for name in names:
-        if name not in known:
-            raise UsageError(f"no such service: {name}")
-    names = names or known
+    names = check_known(obj, services) or known_services(obj)
     printer = obj.printer(names)
     log_dir = obj.state_dir / "logs"
     logs_app.show(log_dir, names, printer, count)
@@ -190,7 +222,7 @@ def restart(obj: Context, services: tuple[str, ...]) -> None:
     from stackup.app import restart as restart_app
     from stackup.app.progress import Progress
 
-    names = check_names(services)
+    names = check_known(obj, services)
     restart_app.restart(obj.state_dir, names, Progress())
     click.echo(f"restarted {', '.join(names)}")
 

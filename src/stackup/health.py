@@ -16,10 +16,12 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stackup import oskit
 from stackup.config.model import HealthCheck, Service
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -125,15 +127,13 @@ async def probe_command(
         async with asyncio.timeout(timeout):
             _, err = await proc.communicate()
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 9)
+        oskit.signal_group(proc.pid, signal.SIGKILL)
         await proc.wait()
         return ProbeResult(False, f"check command timed out after {timeout:g}s")
     finally:
         # No child outlives its task: a cancelled probe still kills and reaps its process.
         if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
+            oskit.signal_group(proc.pid, signal.SIGKILL)
             await asyncio.shield(proc.wait())
     if proc.returncode == 0:
         return ProbeResult(True, "check command exited 0")
@@ -155,6 +155,9 @@ def _best_reason(errors: list[BaseException]) -> str:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, OSError) and exc.errno:
+        # asyncio's "Connect call failed ('127.0.0.1', 8000)" says less than errno's text.
+        return os.strerror(exc.errno).lower()
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc) or type(exc).__name__

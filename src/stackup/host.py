@@ -130,10 +130,23 @@ class Host:
             await self.supervisor.stop()
             self.shutdown.set()
         else:
-            await self.supervisor.stop(names)
+            # What depends on a stopped service would be left with a dead dependency:
+            # it stops too, first. Stopped services leave the selection (`status`).
+            await self.supervisor.stop(self._with_dependents(names), deselect=True)
             self.partial_down = True
         self.write_state()
         return {"ok": True}
+
+    def _with_dependents(self, names: list[str]) -> list[str]:
+        wanted = set(names)
+        grew = True
+        while grew:
+            grew = False
+            for name, svc in self.stack.services.items():
+                if name not in wanted and any(d.name in wanted for d in svc.depends_on):
+                    wanted.add(name)
+                    grew = True
+        return [n for n in self.stack.services if n in wanted]
 
     # ---- state file ---------------------------------------------------------------
 

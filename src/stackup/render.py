@@ -58,6 +58,20 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def _exit(code: int | None) -> str:
+    """Exit codes as a shell shows them; a signal by name (-15 → SIGTERM)."""
+    if code is None:
+        return "-"
+    if code < 0:
+        import signal
+
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return str(code)
+
+
 def status_table(status: dict[str, Any]) -> str:
     rows = []
     for s in status["services"]:
@@ -68,7 +82,7 @@ def status_table(status: dict[str, Any]) -> str:
         rows.append([
             s["name"], s["state"], s["pid"] or "-", s["port"] or "-", s.get("health") or "-",
             _duration(s["uptime_s"]), s["restarts"],
-            "-" if s["exit_code"] is None else s["exit_code"], note,
+            _exit(s["exit_code"]), note,
         ])
     sup = status["supervisor"]
     head = f"stack {status['stack']}: " + (

@@ -1,8 +1,9 @@
-"""Settings read from the environment (pydantic-settings): STACKUP_FILE, NO_COLOR."""
+"""Settings read from the environment (pydantic-settings): NO_COLOR.
+
+(STACKUP_FILE is read by click as the `-f` option's environment variable, so that
+`status` never imports this module: pydantic-settings costs ~100 ms to import.)"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,7 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
-    file: Path = Field(default=Path("stack.yaml"), validation_alias="STACKUP_FILE")
     # https://no-color.org: any non-empty value turns colour off.
     no_color_env: str = Field(default="", validation_alias="NO_COLOR")
 

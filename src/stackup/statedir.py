@@ -37,7 +37,7 @@ def supervisor_lock(state_dir: Path) -> Iterator[None]:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             raise AlreadySupervisedError(
                 f"this stack is already supervised (supervisor pid {holder}); "
-                "stop it first or use that terminal"
+                "see `stackup status`, stop it with `stackup down`"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -27,7 +27,7 @@ from stackup.stopping import stop_in_reverse_order
 
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
-BACKOFF_RESET_AFTER = 60.0  # healthy this long → the next crash starts the backoff afresh
+BACKOFF_RESET_AFTER = 60.0  # up this long → the next crash starts the backoff afresh
 
 
 def service_environment(service: Service, instance: str) -> dict[str, str]:
@@ -221,6 +221,9 @@ class Supervisor:
             if code is not None:
                 self._record_exit(rt, code)
                 rt.notice(f"{rt.name} exited with code {code}")
+            ran = time.time() - (rt.started_at or time.time())
+            if ran > BACKOFF_RESET_AFTER:
+                rt.backoff_step = 0  # it ran well for a while: this crash starts afresh
             if not self._should_restart(rt, code):
                 return
             delay = min(BACKOFF_START * 2 ** min(rt.backoff_step, 10), BACKOFF_CAP)
@@ -252,7 +255,6 @@ class Supervisor:
         if check.kind in ("none", "log") or prober is None:
             return await rt.proc.wait()
         failures = 0
-        healthy_since = time.monotonic()
         while True:
             done, _ = await asyncio.wait({exited}, timeout=check.interval)
             if done:
@@ -262,9 +264,6 @@ class Supervisor:
                 failures = 0
                 if rt.state == State.UNHEALTHY:
                     rt.set_state(State.HEALTHY, result.detail)
-                    healthy_since = time.monotonic()
-                if time.monotonic() - healthy_since > BACKOFF_RESET_AFTER:
-                    rt.backoff_step = 0
                 continue
             failures += 1
             if failures >= check.retries and rt.state != State.UNHEALTHY:
@@ -303,8 +302,9 @@ class Supervisor:
 
     # ---- stop ----------------------------------------------------------------------
 
-    async def stop(self, names: list[str] | None = None) -> None:
-        """Stop `names` (default: everything), dependents first.
+    async def stop(self, names: list[str] | None = None, deselect: bool = False) -> None:
+        """Stop `names` (default: everything), dependents first; `deselect` also drops
+        them from the selection (an explicit `down SERVICE`, not a restart).
 
         A service is signalled only once everything (among those stopping) that
         depends on it has exited; services on one level stop together.
@@ -333,6 +333,8 @@ class Supervisor:
             self.runtimes[name].notice(f"error while stopping {name}: {error!r}")
         if names is None:
             self.selected = []
+        elif deselect:
+            self.selected = [n for n in self.selected if n not in targets]
         oskit.reap_adopted_children()
 
     async def _stop_service(self, rt: ServiceRuntime, strays: list[psutil.Process]) -> None:

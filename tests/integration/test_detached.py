@@ -256,3 +256,48 @@ def test_status_without_supervisor_names_port_holder(stackup, port):
         assert stackup.run("status", "nope").returncode == 2
     finally:
         kill_group_and_wait(squatter)
+
+
+def test_down_service_stops_its_dependents_first_and_leaves_the_rest(stackup, port):
+    three_service_stack(stackup, port, extra=f"""
+          cache:
+            command: {svc()}
+            port: {port()}
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    _, before = status_json(stackup)
+    pids = {s["name"]: s["pid"] for s in before["services"]}
+    result = stackup.run("down", "api")
+    assert result.returncode == 0, result.stderr
+    assert is_gone(pids["api"]) and is_gone(pids["web"])  # web depends on api
+    assert not is_gone(pids["db"]) and not is_gone(pids["cache"])
+    log = (stackup.dir / ".stackup" / "supervisor.log").read_text()
+    assert log.index("web stopped") < log.index("stopping api")
+    code, after = status_json(stackup)
+    assert code == 0  # what is still selected is all ready
+    assert [s["name"] for s in after["services"]] == ["db", "cache"]
+    assert stackup.run("up", "-d", "web").returncode == 0  # and back again
+    assert stackup.run("down").returncode == 0
+
+
+def test_usage_errors_with_nothing_running_and_a_changed_offset(stackup, port):
+    three_service_stack(stackup, port)
+    for args in (["down", "nosuch"], ["restart", "nosuch"], ["logs", "nosuch"]):
+        result = stackup.run(*args)
+        assert result.returncode == 2 and "no such service: nosuch" in result.stderr, args
+    result = stackup.run("restart", "api")
+    assert result.returncode == 1 and "not running" in result.stderr
+    assert stackup.run("up", "-d").returncode == 0
+    moved = stackup.run("up", "-d", "--port-offset", "100")
+    assert moved.returncode == 2 and "port offset 0, not 100" in moved.stderr
+    assert stackup.run("down").returncode == 0
+
+
+def test_unusable_runtime_folder_is_one_line_not_a_traceback(stackup, port):
+    three_service_stack(stackup, port)
+    (stackup.dir / ".stackup").write_text("not a folder")
+    for args in (["up"], ["up", "-d"]):
+        result = stackup.run(*args)
+        assert result.returncode == 1, args
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert ".stackup" in result.stderr and "Traceback" not in result.stderr

@@ -41,8 +41,11 @@ def up_detached(
         raise AlreadySupervisedError(
             f"this stack is already supervised by a foreground `up` (pid {supervisor['pid']})"
         )
+    else:
+        _check_same_ports(stack, statefile.read(state_dir))
+    # The selection as this command resolved it (its profiles), not the supervisor's.
     response = request_with_progress(
-        state_dir, {"cmd": "start", "services": names}, selection, progress
+        state_dir, {"cmd": "start", "services": selection}, selection, progress
     )
     if response.get("ok"):
         return selection
@@ -54,6 +57,16 @@ def up_detached(
     raise {2: UsageError, 3: PortConflictError, 4: AlreadySupervisedError}.get(
         code, StartFailedError
     )(error)
+
+
+def _check_same_ports(stack: Stack, state: dict[str, Any] | None) -> None:
+    """A running stack keeps the port offset it was started with."""
+    running = (state or {}).get("port_offset", stack.port_offset)
+    if running != stack.port_offset:
+        raise UsageError(
+            f"the stack runs with port offset {running}, not {stack.port_offset}; "
+            "`stackup down` first to change it"
+        )
 
 
 def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ one ConfigError naming the key path and its line.
 from __future__ import annotations
 
 import difflib
+import re
 import signal
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,8 @@ from stackup.config.yamlsource import KeyPath, Source
 from stackup.errors import ConfigError
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# A check period or timeout of 0 would poll in a busy loop: at least a millisecond.
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.001)]
 PortValue = Annotated[int | str, BeforeValidator(parse_port_value)]
 Command = Annotated[str | list[str], BeforeValidator(parse_command)]
 EnvName = Annotated[str, BeforeValidator(parse_env_name)]
@@ -60,10 +63,10 @@ class HealthSchema(_Model):
     http: str | HttpSpec | None = None
     command: Command | None = None
     log: str | None = None
-    interval: Duration | None = None
-    timeout: Duration | None = None
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
     retries: Annotated[int, Field(ge=1)] | None = None
-    start_timeout: Duration | None = None
+    start_timeout: PositiveDuration | None = None
 
 
 class DependencySchema(_Model):
@@ -147,6 +150,9 @@ def _to_config_error(source: Source, err: Any) -> ConfigError:
     if err["type"] == "missing":
         return source.error("required key is missing", path, line=line)
     message = str(err["msg"]).removeprefix("Value error, ")
+    # "a valid dictionary or instance of DependencySchema": our class names mean
+    # nothing to the user; the key path already says what is expected there.
+    message = re.sub(r" or instance of \w+Schema", "", message)
     value = err.get("input")
     if err["type"] not in ("value_error",) and isinstance(value, str | int | float | bool):
         message += f" (got {value!r})"
