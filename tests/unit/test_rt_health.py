@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import socket
 import threading
 import time
@@ -18,20 +17,7 @@ import pytest
 
 from stackup.config.model import HealthCheck, Service
 from stackup.health import LogWatch, Prober, ProbeResult, probe_command, probe_http, probe_tcp
-
-
-def free_port() -> int:
-    """A random port in 20000-32000 that binds on 127.0.0.1 and ::1."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-                with socket.socket(family, socket.SOCK_STREAM) as s:
-                    s.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
+from tests.conftest import free_port
 
 
 @contextlib.contextmanager

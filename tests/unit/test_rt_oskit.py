@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import psutil
 import pytest
 
 from stackup import oskit
 from stackup.process import stop_ladder
+from tests.conftest import poll
 
 IGNORE_TERM = (
     "import signal, time\n"
@@ -33,17 +34,6 @@ def shell_tree(body: str) -> list[str]:
     containers never reaps them: they would stay behind as zombies.
     """
     return ["/bin/sh", "-c", f'trap "wait; exit 143" TERM; {body} wait']
-
-
-def poll(condition: Callable[[], object], timeout: float = 5.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.005)
 
 
 class Children:

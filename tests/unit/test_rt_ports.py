@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from stackup import ports
+from tests.conftest import free_port
 
 LISTEN = (
     "import socket, sys, time\n"
@@ -23,20 +23,6 @@ LISTEN = (
     "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
-
-
-def free_port() -> int:
-    """A random port in 20000-32000 that binds on 127.0.0.1 and ::1."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-                with socket.socket(family, socket.SOCK_STREAM) as s:
-                    s.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
 
 
 @pytest.fixture
