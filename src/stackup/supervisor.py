@@ -73,7 +73,11 @@ class Supervisor:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    if not task.cancelled() and task.exception() is not None:
+                    if task.cancelled():
+                        # A `down` arrived while this start was under way.
+                        name = task.get_name().removeprefix("start ")
+                        raise ServiceFailure(name, "was stopped before it became ready")
+                    if task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
         finally:
             for task in pending:
@@ -99,7 +103,7 @@ class Supervisor:
         async def nothing() -> None:
             return None
 
-        return asyncio.create_task(nothing())
+        return asyncio.create_task(nothing(), name="start (completed)")
 
     async def _bring_up(self, rt: ServiceRuntime) -> None:
         await self._wait_dependencies(rt)

@@ -301,3 +301,18 @@ def test_unusable_runtime_folder_is_one_line_not_a_traceback(stackup, port):
         assert result.returncode == 1, args
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert ".stackup" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_down_during_up_detached_ends_both_cleanly(stackup, port):
+    stackup.write(f"""
+        services:
+          slow:
+            command: {svc("--bind-delay 30")}
+            port: {port()}
+        """)
+    starting = stackup.start("up", "-d")
+    poll(lambda: (s := status_json(stackup)[1]["services"][0])["state"] == "starting" and s)
+    assert stackup.run("down").returncode == 0
+    assert starting.wait() == 1
+    assert "slow was stopped before it became ready" in starting.stderr
+    assert not stackup.leftovers()
