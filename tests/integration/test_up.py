@@ -341,7 +341,7 @@ def test_second_foreground_up_exits_4(stackup, port):
     assert run.wait() == 0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_during_startup_stops_what_started(stackup, port, sig):
     stackup.write(f"""
         services:
