@@ -69,6 +69,22 @@ def test_up_detached_status_and_down(stackup, port):
         assert 0 <= entry["uptime_s"] < 60
         assert began <= entry["started_at"] <= entry["ready_at"] <= time.time()
     assert by_name["api"]["started_at"] >= by_name["db"]["ready_at"]
+    # From any folder, with -f (and with STACKUP_FILE).
+    elsewhere = subprocess.run(
+        [PY, "-m", "stackup", "-f", str(stackup.dir / "stack.yaml"), "status", "--json"],
+        cwd="/", env=stackup.env, capture_output=True, text=True, timeout=30,
+    )
+    assert elsewhere.returncode == 0
+    remote = json.loads(elsewhere.stdout)
+    assert remote["supervisor"] == status["supervisor"]
+    assert [(s["name"], s["pid"]) for s in remote["services"]] == [
+        (s["name"], s["pid"]) for s in status["services"]
+    ]
+    by_env = subprocess.run(
+        [PY, "-m", "stackup", "status"], cwd="/", capture_output=True, text=True, timeout=30,
+        env={**stackup.env, "STACKUP_FILE": str(stackup.dir / "stack.yaml")},
+    )
+    assert by_env.returncode == 0 and "shop" in by_env.stdout
     supervisor_log = (stackup.dir / ".stackup" / "supervisor.log").read_text()
     assert "api started" in supervisor_log and "api-hello" not in supervisor_log
     pids = [p.pid for e in by_name.values() for p in [psutil.Process(e["pid"])]]
