@@ -73,13 +73,22 @@ class ServiceProcess:
         )
         if not svc.cwd.is_dir():
             raise SpawnError(f"working directory {svc.cwd} does not exist")
+        argv = ["/bin/sh", "-c", svc.command] if isinstance(svc.command, str) else svc.command
+        # Creating a subprocess must not be cancelled half-way: asyncio then kills the
+        # new child and waits for an exit it may never be told about (seen on 3.11),
+        # hanging the caller. So creation runs shielded; a cancelled spawn lets it
+        # finish, kills what it started, and only then passes the cancellation on.
+        creating = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **kwargs))
         try:
-            if isinstance(svc.command, str):
-                proc = await asyncio.create_subprocess_exec("/bin/sh", "-c", svc.command, **kwargs)
-            else:
-                proc = await asyncio.create_subprocess_exec(*svc.command, **kwargs)
+            proc = await asyncio.shield(creating)
         except OSError as exc:
             raise SpawnError(f"cannot run {svc.command!r}: {exc.strerror or exc}") from exc
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                started = await creating
+                oskit.signal_group(started.pid, signal.SIGKILL)
+                await started.wait()
+            raise
         self.proc = proc
         self.pid = proc.pid
         self.started_at = time.time()

@@ -28,19 +28,23 @@ FINAL_STATES = frozenset({State.STOPPED, State.COMPLETED, State.EXITED, State.FA
 _ALLOWED: dict[State, frozenset[State]] = {
     State.STOPPED: frozenset({State.WAITING, State.STARTING}),
     State.WAITING: frozenset({State.STARTING, State.STOPPED, State.FAILED}),
+    # Any live state may end in STOPPED directly: a start cancelled before its process
+    # existed, or a stop that finds the process already gone, has nothing to signal.
     State.STARTING: frozenset(
         {State.HEALTHY, State.RUNNING, State.COMPLETED, State.EXITED, State.FAILED,
-         State.STOPPING, State.RESTARTING}
+         State.STOPPING, State.RESTARTING, State.STOPPED}
     ),
     State.HEALTHY: frozenset(
         {State.UNHEALTHY, State.EXITED, State.FAILED, State.STOPPING, State.RESTARTING,
-         State.COMPLETED}
+         State.COMPLETED, State.STOPPED}
     ),
     State.RUNNING: frozenset(
-        {State.EXITED, State.FAILED, State.STOPPING, State.RESTARTING, State.COMPLETED}
+        {State.EXITED, State.FAILED, State.STOPPING, State.RESTARTING, State.COMPLETED,
+         State.STOPPED}
     ),
     State.UNHEALTHY: frozenset(
-        {State.HEALTHY, State.EXITED, State.FAILED, State.STOPPING, State.RESTARTING}
+        {State.HEALTHY, State.EXITED, State.FAILED, State.STOPPING, State.RESTARTING,
+         State.STOPPED}
     ),
     State.RESTARTING: frozenset({State.STARTING, State.STOPPING, State.STOPPED, State.FAILED}),
     State.STOPPING: frozenset({State.STOPPED, State.EXITED, State.FAILED, State.COMPLETED}),

@@ -82,7 +82,9 @@ class Supervisor:
         finally:
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            # Also collects the outcome of every other task (a second failure in the
+            # same round would otherwise be logged as "exception never retrieved").
+            await asyncio.gather(*tasks, return_exceptions=True)
         return selection
 
     def _ensure_start_task(self, name: str) -> asyncio.Task[None]:
@@ -345,7 +347,9 @@ class Supervisor:
         proc = rt.proc
         running = proc is not None and proc.returncode is None
         if not running and not strays:
-            if rt.state in (State.WAITING, State.STOPPED, State.RESTARTING):
+            # Nothing to signal; a service that was on its way (or whose exit the
+            # cancelled watcher never recorded) ends stopped, final states stay.
+            if rt.state not in FINAL_STATES:
                 rt.set_state(State.STOPPED, "stopped")
             return
         if running:

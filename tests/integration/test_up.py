@@ -357,3 +357,17 @@ def test_signal_during_startup_stops_what_started(stackup, port, sig):
     assert run.wait() == 0
     assert not stackup.leftovers()
 
+
+
+def test_command_that_cannot_run_fails_the_start_and_stops_its_sibling(stackup, port):
+    stackup.write(f"""
+        services:
+          nobin: {{command: [no-such-binary-xyz]}}
+          web: {{command: "{svc('--bind-delay 0.3')}", port: {port()}}}
+        """)
+    for args, code in ((["up"], 1), (["up", "-d"], 1), (["run", "true"], 125)):
+        for _ in range(3):  # the sibling is cancelled at different points of its start
+            result = stackup.run(*args)
+            assert result.returncode == code, (args, result.stderr)
+            assert "nobin cannot run ['no-such-binary-xyz']" in result.stderr, args
+            poll(lambda: not stackup.leftovers(), timeout=5)

@@ -60,13 +60,16 @@ def up_detached(
 
 
 def _check_same_ports(stack: Stack, state: dict[str, Any] | None) -> None:
-    """A running stack keeps the port offset it was started with."""
-    running = (state or {}).get("port_offset", stack.port_offset)
-    if running != stack.port_offset:
-        raise UsageError(
-            f"the stack runs with port offset {running}, not {stack.port_offset}; "
-            "`stackup down` first to change it"
-        )
+    """A running stack keeps the ports it was started with (an offset, or a variable
+    such as DB_PORT, changed since would make this command's table lie)."""
+    records = (state or {}).get("services", {})
+    for name, svc in stack.services.items():
+        running = records.get(name, {}).get("port", svc.port)
+        if running != svc.port:
+            raise UsageError(
+                f"the stack runs with {name} on port {running}, not {svc.port}; "
+                "`stackup down` first to move it"
+            )
 
 
 def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
