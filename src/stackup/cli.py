@@ -114,7 +114,27 @@ offset_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class StackupGroup(click.Group):
+    """click's usage errors in stackup's style: one `stackup:` line, exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as err:
+            where = f"stackup {err.ctx.command_path.partition(' ')[2]}".strip() if err.ctx else ""
+            hint = f" (see `{where} --help`)" if where else ""
+            click.echo(f"stackup: {err.format_message()}{hint}", err=True)
+            sys.exit(int(ExitCode.USAGE))
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=StackupGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-f", "--file", "file", type=click.Path(path_type=Path), default=Path("stack.yaml"),
     envvar="STACKUP_FILE", show_default=True, help="The stack file ($STACKUP_FILE).",
@@ -148,10 +168,12 @@ def up(
         try:
             selection = detached.up_detached(stack, names, profiles, port_offset, Progress())
         except KeyboardInterrupt:
-            raise StackupError(
+            interrupted = StackupError(
                 "interrupted; the supervisor goes on starting the stack in the background"
                 " (`stackup status` to watch, `stackup down` to stop it)"
-            ) from None
+            )
+            interrupted.exit_code = 130  # type: ignore[assignment]  # as a shell reports SIGINT
+            raise interrupted from None
         click.echo(render.ready_table(portview.port_rows(stack), selection), nl=False)
         return
     from stackup.app import foreground

@@ -127,15 +127,17 @@ class Host:
 
     async def _stop(self, names: list[str] | None) -> dict[str, Any]:
         if names is None:
+            stopped = list(self.supervisor.selected)
             await self.supervisor.stop()
             self.shutdown.set()
         else:
             # What depends on a stopped service would be left with a dead dependency:
             # it stops too, first. Stopped services leave the selection (`status`).
-            await self.supervisor.stop(self._with_dependents(names), deselect=True)
+            stopped = [n for n in self._with_dependents(names) if n in self.supervisor.selected]
+            await self.supervisor.stop(stopped, deselect=True)
             self.partial_down = True
         self.write_state()
-        return {"ok": True}
+        return {"ok": True, "stopped": stopped}
 
     def _with_dependents(self, names: list[str]) -> list[str]:
         wanted = set(names)

@@ -8,13 +8,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from stackup.errors import AlreadySupervisedError
+from stackup.errors import AlreadySupervisedError, StackupError
 
 LOCK_FILE = "supervisor.lock"
 
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (0700); tighten it when it already exists with looser bits."""
+    if path.exists() and not path.is_dir():
+        raise StackupError(f"{path} is in the way: stackup keeps its runtime folder there")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)

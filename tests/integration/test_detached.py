@@ -285,6 +285,7 @@ def test_down_service_stops_its_dependents_first_and_leaves_the_rest(stackup, po
     pids = {s["name"]: s["pid"] for s in before["services"]}
     result = stackup.run("down", "api")
     assert result.returncode == 0, result.stderr
+    assert "also stopped web: they depend on api" in result.stderr
     assert is_gone(pids["api"]) and is_gone(pids["web"])  # web depends on api
     assert not is_gone(pids["db"]) and not is_gone(pids["cache"])
     log = (stackup.dir / ".stackup" / "supervisor.log").read_text()

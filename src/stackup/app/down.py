@@ -24,6 +24,7 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
     for name in names:
         if state is not None and name not in known:
             raise UsageError(f"no such service: {name}")
+    notes: list[str] = []
     info = control.ping(state_dir)
     if info is not None:
         response = control.request(state_dir, {"cmd": "stop", "services": names}, None)
@@ -31,11 +32,14 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
             raise StackupError(str(response.get("error", "the supervisor refused to stop")))
         if not names:
             _wait_gone(info.get("pid"), info.get("create_time"))
+        also = [n for n in response.get("stopped", []) if n not in names]
+        if names and also:
+            notes.append(f"also stopped {', '.join(also)}: they depend on {', '.join(names)}")
     elif state is not None:
         asyncio.run(stop_without_supervisor(state_dir, state, names))
     else:
         return []
-    return foreign_port_notes(statefile.read(state_dir) or state or {}, names)
+    return notes + foreign_port_notes(statefile.read(state_dir) or state or {}, names)
 
 
 def _wait_gone(pid: int | None, create_time: float | None) -> None:

@@ -48,6 +48,8 @@ class Progress:
             state = rec.get("state", "?")
             since = rec.get("ready_at") if state in READY else rec.get("started_at")
             start = rec.get("started_at")
+            if state not in READY and start and start < self.began:
+                start = None  # left from an earlier start: this one has not begun yet
             if state in READY and start and since:
                 elapsed = f"{since - start:.2f}s"
             else:

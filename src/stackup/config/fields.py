@@ -133,3 +133,18 @@ def parse_version(value: Any) -> int:
 def none_as_empty(value: Any) -> Any:
     # `web:` with nothing under it is a service whose command comes from the Procfile.
     return {} if value is None else value
+
+
+def parse_dependency(value: Any) -> Any:
+    """The map form's value: `{condition: …}` (or nothing, for the default)."""
+    if isinstance(value, str):
+        raise ValueError(f"write {{condition: {value}}} (a map), not a bare string")
+    return none_as_empty(value)
+
+
+def parse_check_period(value: Any) -> float:
+    """A check interval or timeout: a duration of at least 1 ms (0 would busy-loop)."""
+    seconds = parse_duration(value)
+    if seconds < 0.001:
+        raise ValueError(f"must be at least 1ms (got {value!r})")
+    return seconds

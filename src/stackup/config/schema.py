@@ -17,7 +17,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from stackup.config.fields import (
     none_as_empty,
+    parse_check_period,
     parse_command,
+    parse_dependency,
     parse_duration,
     parse_env_name,
     parse_env_value,
@@ -33,8 +35,7 @@ from stackup.config.yamlsource import KeyPath, Source
 from stackup.errors import ConfigError
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-# A check period or timeout of 0 would poll in a busy loop: at least a millisecond.
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.001)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_check_period)]
 PortValue = Annotated[int | str, BeforeValidator(parse_port_value)]
 Command = Annotated[str | list[str], BeforeValidator(parse_command)]
 EnvName = Annotated[str, BeforeValidator(parse_env_name)]
@@ -84,7 +85,7 @@ class ServiceSchema(_Model):
         None
     )
     depends_on: (
-        list[str] | dict[str, Annotated[DependencySchema, BeforeValidator(none_as_empty)]]
+        list[str] | dict[str, Annotated[DependencySchema, BeforeValidator(parse_dependency)]]
     ) = []
     # `health: false` turns off the default tcp check of a service with a port.
     health: Literal[False] | HealthSchema | None = None
