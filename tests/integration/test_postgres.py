@@ -1,0 +1,90 @@
+"""A real PostgreSQL under stackup: initdb as a oneshot, the server (run as the
+`postgres` user when stackup is root: PostgreSQL refuses root) checked with
+pg_isready, a psql task depending on it, and `down` leaving nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+import psutil
+import pytest
+
+NEEDED = ("initdb", "postgres", "pg_isready", "psql")
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in NEEDED), reason="PostgreSQL binaries not found"
+)
+
+
+@pytest.fixture
+def pg_dir():
+    """A data folder the server's user owns (the test's tmp_path is private to root)."""
+    folder = tempfile.mkdtemp(prefix="stackup-pg-")
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a postgres user")
+        as_postgres = "user: postgres"
+    else:
+        as_postgres = ""
+    data = f"{pg_dir}/data"
+    db_port = port()
+    stackup.write(f"""
+        services:
+          initdb:
+            oneshot: true
+            {as_postgres}
+            command: initdb -D {data} -U app --auth=trust -E UTF8 --no-sync
+          db:
+            {as_postgres}
+            command: >-
+              postgres -D {data} -p ${{PORT}} -k {pg_dir}
+              -c listen_addresses=127.0.0.1 -c fsync=off
+            port: {db_port}
+            health: {{command: "pg_isready -h 127.0.0.1 -p ${{PORT}} -U app"}}
+            stop_signal: SIGINT
+            depends_on: [initdb]
+          migrate:
+            oneshot: true
+            command: >-
+              psql -h 127.0.0.1 -p ${{DB_PORT}} -U app -d postgres -v ON_ERROR_STOP=1
+              -c "create table patients (id int primary key, name text)"
+              -c "insert into patients values (1, 'Ada')"
+            depends_on: [db]
+        """)
+    result = stackup.run("up", "-d", timeout=120)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(stackup.run("status", "--json").stdout)
+    states = {s["name"]: s["state"] for s in status["services"]}
+    assert states == {"initdb": "completed", "db": "healthy", "migrate": "completed"}
+    db_pid = next(s["pid"] for s in status["services"] if s["name"] == "db")
+    server = psutil.Process(db_pid)
+    family = [server, *server.children(recursive=True)]
+    if os.geteuid() == 0:
+        assert all(p.username() == "postgres" for p in family if p.name() == "postgres")
+    query = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(db_port), "-U", "app", "-d", "postgres",
+         "-tAc", "select name from patients"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert query.stdout.strip() == "Ada", query.stderr
+
+    assert stackup.run("down", timeout=60).returncode == 0
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in family)
+    assert not any(
+        c.laddr and c.laddr.port == db_port and c.status == psutil.CONN_LISTEN
+        for c in psutil.net_connections("tcp")
+    )
