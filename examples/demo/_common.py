@@ -65,6 +65,17 @@ def run_until_signal(server) -> None:
     say(f"{NAME}: stopped")
 
 
+def runserver_banner(*details: str) -> None:
+    """What Django's `manage.py runserver` prints when it starts, with our details."""
+    print("Performing system checks...", flush=True)
+    print("System check identified no issues (0 silenced).")
+    for line in details:
+        print(line)
+    print(f"CORS_ALLOWED_ORIGINS={os.environ.get('CORS_ALLOWED_ORIGINS', '')}")
+    print(f"Starting development server at http://127.0.0.1:{port()}/")
+    print("Quit the server with CONTROL-C.", flush=True)
+
+
 def make_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """Bind 127.0.0.1:$PORT, or exit 1 with a one-line message (no traceback)."""
     ThreadingHTTPServer.allow_reuse_address = True

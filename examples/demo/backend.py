@@ -10,9 +10,15 @@ CORS_ALLOWED_ORIGINS (comma-separated), and OPTIONS preflights are answered.
 from __future__ import annotations
 
 import json
-import os
 
-from _common import ApiHandler, db_query, make_http_server, port, run_until_signal
+from _common import (
+    ApiHandler,
+    db_query,
+    make_http_server,
+    port,
+    run_until_signal,
+    runserver_banner,
+)
 
 
 class Handler(ApiHandler):
@@ -42,13 +48,7 @@ class Handler(ApiHandler):
 
 def main() -> None:
     server = make_http_server(Handler)
-    p = port()
-    print("Performing system checks...", flush=True)
-    print("System check identified no issues (0 silenced).")
-    print(f"Database on 127.0.0.1:{port('DB_PORT', 15432)}")
-    print(f"CORS_ALLOWED_ORIGINS={os.environ.get('CORS_ALLOWED_ORIGINS', '')}")
-    print(f"Starting development server at http://127.0.0.1:{p}/")
-    print("Quit the server with CONTROL-C.", flush=True)
+    runserver_banner(f"Database on 127.0.0.1:{port('DB_PORT', 15432)}")
     run_until_signal(server)
 
 

@@ -10,10 +10,16 @@ Same CORS handling as backend (CORS_ALLOWED_ORIGINS, OPTIONS preflight).
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 
-from _common import ApiHandler, db_query, make_http_server, port, run_until_signal
+from _common import (
+    ApiHandler,
+    db_query,
+    make_http_server,
+    port,
+    run_until_signal,
+    runserver_banner,
+)
 
 
 def call_backend(path: str):
@@ -52,12 +58,7 @@ class Handler(ApiHandler):
 
 def main() -> None:
     server = make_http_server(Handler)
-    print("Performing system checks...", flush=True)
-    print("System check identified no issues (0 silenced).")
-    print(f"Backend on 127.0.0.1:{port('BACKEND_PORT', 18000)}")
-    print(f"CORS_ALLOWED_ORIGINS={os.environ.get('CORS_ALLOWED_ORIGINS', '')}")
-    print(f"Starting development server at http://127.0.0.1:{port()}/")
-    print("Quit the server with CONTROL-C.", flush=True)
+    runserver_banner(f"Backend on 127.0.0.1:{port('BACKEND_PORT', 18000)}")
     run_until_signal(server)
 
 
