@@ -161,8 +161,6 @@ def test_down_after_supervisor_was_killed(stackup, port, tmp_path):
     code, after = status_json(stackup)
     assert after["supervisor"]["running"] is False
     assert all(s["pid"] for s in after["services"])  # still running, still known
-    again = stackup.run("up", "-d")
-    assert again.returncode == 3 and "earlier stackup whose supervisor died" in again.stderr
     down = stackup.run("down")
     assert down.returncode == 0, down.stderr
     assert all(is_gone(p) for p in pids)
@@ -333,3 +331,24 @@ def test_down_during_up_detached_ends_both_cleanly(stackup, port):
     assert starting.wait() == 1
     assert "slow was stopped before it became ready" in starting.stderr
     assert not stackup.leftovers()
+
+
+def test_up_after_supervisor_was_killed_reclaims_its_leftovers(stackup, port, tmp_path):
+    pidfile = tmp_path / "pids"
+    stackup.write(f"""
+        services:
+          db: {{command: "{svc(f'--children 1 --pidfile {pidfile}')}", port: {port()}}}
+          worker: {{command: "{svc(f'--setsid-children --children 1 --pidfile {pidfile}')}"}}
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    _, status = status_json(stackup)
+    os.kill(status["supervisor"]["pid"], signal.SIGKILL)
+    poll(lambda: is_gone(status["supervisor"]["pid"]))
+    old = [int(x) for x in pidfile.read_text().split()]
+    again = stackup.run("up", "-d")
+    assert again.returncode == 0, again.stderr
+    assert "left running by an earlier stackup whose supervisor died" in again.stderr
+    assert all(is_gone(p) for p in old)  # the worker (no port) too, escaped child included
+    _, fresh = status_json(stackup)
+    assert all(s["ready"] and s["pid"] not in old for s in fresh["services"])
+    assert stackup.run("down").returncode == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from stackup import control, graph, statedir, statefile
 from stackup.app.progress import Progress, failure_text, request_with_progress
+from stackup.app.reclaim import reclaim_leftovers
 from stackup.config.model import Stack
 from stackup.errors import (
     AlreadySupervisedError,
@@ -35,6 +36,7 @@ def up_detached(
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     supervisor = control.ping(state_dir) or _starting_supervisor(state_dir)
     if supervisor is None:
+        reclaim_leftovers(stack)
         check_ports_free(stack, selection)
         _spawn_and_wait(stack, state_dir, profiles, port_offset)
     elif supervisor.get("mode") == "foreground":

@@ -9,6 +9,7 @@ import time
 from typing import TextIO
 
 from stackup import graph, statedir
+from stackup.app.reclaim import reclaim_leftovers
 from stackup.config.model import Stack
 from stackup.errors import ExitCode
 from stackup.events import EventBus
@@ -47,6 +48,7 @@ def up_foreground(
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
+        reclaim_leftovers(stack)
         check_ports_free(stack, selected)
         printer = Printer(selected, stream or sys.stdout, colour)
         return asyncio.run(_supervise(stack, names, selected, printer))
