@@ -116,11 +116,16 @@ async def probe_command(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
+
+    async def kill(created: asyncio.subprocess.Process) -> None:
+        oskit.signal_group(created.pid, signal.SIGKILL)
+        await created.wait()
+
     try:
-        if isinstance(command, str):
-            proc = await asyncio.create_subprocess_shell(command, **kwargs)
-        else:
-            proc = await asyncio.create_subprocess_exec(*command, **kwargs)
+        proc = await oskit.spawn_shielded(
+            asyncio.create_subprocess_exec(*argv, **kwargs), lambda p: p.pid, kill
+        )
     except OSError as exc:
         return ProbeResult(False, f"check command cannot run: {exc.strerror or exc}")
     try:
@@ -135,6 +140,7 @@ async def probe_command(
         if proc.returncode is None:
             oskit.signal_group(proc.pid, signal.SIGKILL)
             await asyncio.shield(proc.wait())
+        oskit.forget_spawned(proc.pid)
     if proc.returncode == 0:
         return ProbeResult(True, "check command exited 0")
     tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []

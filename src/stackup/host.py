@@ -23,6 +23,8 @@ from stackup.runtime import ServiceFailure, ServiceRuntime
 from stackup.states import ALIVE_STATES, READY_STATES, State
 from stackup.supervisor import Supervisor
 
+REAP_EVERY = 1.0  # seconds between collecting adopted orphans that exited
+
 
 class Host:
     def __init__(self, stack: Stack, bus: EventBus, mode: str) -> None:
@@ -39,6 +41,7 @@ class Host:
         self.started_once = False
         self.started_at = time.time()
         self._server: asyncio.AbstractServer | None = None
+        self._reaper: asyncio.Task[None] | None = None
         me = psutil.Process()
         self._identity = {"pid": me.pid, "create_time": me.create_time()}
         bus.subscribe(self.logs)
@@ -48,11 +51,21 @@ class Host:
 
     async def open(self) -> None:
         oskit.become_subreaper()
+        self._reaper = asyncio.create_task(self._reap_adopted())
         self.write_state()
         self._server = await control.serve(self.state_dir, self.handle)
 
+    async def _reap_adopted(self) -> None:
+        """As subreaper we adopt the stack's orphans; reap those that exit, or a
+        service that keeps forking short-lived daemons fills the process table."""
+        while True:
+            await asyncio.sleep(REAP_EVERY)
+            oskit.reap_adopted_children()
+
     async def close(self) -> None:
         """Stop every service, then stop answering, and record that nothing runs."""
+        if self._reaper is not None:
+            self._reaper.cancel()
         await self.supervisor.stop()
         if self._server is not None:
             self._server.close()

@@ -1,6 +1,6 @@
-"""Reading a service's output pipe into complete, bounded lines.
+"""Turning a service's output, as it arrives in chunks, into complete, bounded lines.
 
-The pipe is read in chunks (never `readline`, whose 64 KiB limit raises on long
+Chunks are split here (never asyncio's `readline`, whose 64 KiB limit raises on long
 lines); a line longer than MAX_LINE is cut, with the rest of it discarded up to the
 next newline, so memory stays bounded whatever a service writes. Bytes are decoded
 as UTF-8 with replacement: a bad byte never kills the relay.
@@ -8,13 +8,9 @@ as UTF-8 with replacement: a bad byte never kills the relay.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import Callable
 
-MAX_LINE = 16 * 1024
-CHUNK = 64 * 1024
+MAX_LINE = 64 * 1024  # longer than any sane log line; bounds memory per service
 
 
 class LineSplitter:
@@ -93,20 +89,3 @@ def _decode(data: bytes | bytearray) -> str:
     if _CONTROL.search(text):
         text = _UNSAFE.sub("", text)
     return text
-
-
-async def pump(
-    reader: asyncio.StreamReader, emit: Callable[[list[str], float], None]
-) -> None:
-    """Read until EOF, calling `emit(lines, time)` once per chunk that completes lines."""
-    splitter = LineSplitter()
-    while True:
-        chunk = await reader.read(CHUNK)
-        if not chunk:
-            break
-        lines = splitter.feed(chunk)
-        if lines:
-            emit(lines, time.time())
-    tail = splitter.flush()
-    if tail:
-        emit(tail, time.time())

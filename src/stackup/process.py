@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import psutil
 
-from stackup import oskit, output
+from stackup import oskit
 from stackup.config.model import Service
+from stackup.output import LineSplitter
 
 KILL_WAIT = 2.0  # after SIGKILL; the kernel needs milliseconds, a D-state process longer
 
@@ -40,6 +41,46 @@ def _user_kwargs(user: str | None) -> dict[str, object]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+class _ServiceProtocol(asyncio.SubprocessProtocol):
+    """Receives the service's output and notices its exit.
+
+    The exit is seen the moment the process exits: asyncio's `Process.wait()` on 3.11
+    also waits until every pipe is closed, so a child that keeps stdout open (`npm`
+    running `node`, `sh -c "x & y"`) would hide a crash. Output is split as it arrives,
+    synchronously: the loop reads the pipe again only once a batch has been relayed,
+    which is all the back-pressure a fast writer needs.
+    """
+
+    def __init__(self, on_output: Callable[[list[str], float], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.on_output = on_output
+        self.splitter = LineSplitter()
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self.output_closed: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        lines = self.splitter.feed(data)
+        if lines:
+            self.on_output(lines, time.time())
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        tail = self.splitter.flush()
+        if tail:
+            self.on_output(tail, time.time())
+        if not self.output_closed.done():
+            self.output_closed.set_result(None)
+
+    def process_exited(self) -> None:
+        assert self.transport is not None
+        code = self.transport.get_returncode()
+        if not self.exited.done():
+            self.exited.set_result(code if code is not None else -1)
+
+
 class ServiceProcess:
     """A running instance of a service's command."""
 
@@ -52,79 +93,87 @@ class ServiceProcess:
         self.service = service
         self.env = env
         self.on_output = on_output
-        self.proc: asyncio.subprocess.Process | None = None
         self.pid: int | None = None
-        self.create_time: float | None = None
         self.started_at: float | None = None
-        self._pump: asyncio.Task[None] | None = None
-        self._waiter: asyncio.Task[int] | None = None
+        self._leader: psutil.Process | None = None  # pid + creation time: its identity
+        self._protocol: _ServiceProtocol | None = None
 
     async def spawn(self) -> None:
         svc = self.service
-        kwargs: dict[str, object] = dict(
-            cwd=str(svc.cwd),
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,  # one pipe keeps stdout/stderr in order
-            start_new_session=True,  # own session and process group: Ctrl-C reaches only us
-            limit=output.CHUNK,
-            **_user_kwargs(svc.user),
-        )
         if not svc.cwd.is_dir():
             raise SpawnError(f"working directory {svc.cwd} does not exist")
         argv = ["/bin/sh", "-c", svc.command] if isinstance(svc.command, str) else svc.command
-        # Creating a subprocess must not be cancelled half-way: asyncio then kills the
-        # new child and waits for an exit it may never be told about (seen on 3.11),
-        # hanging the caller. So creation runs shielded; a cancelled spawn lets it
-        # finish, kills what it started, and only then passes the cancellation on.
-        creating = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **kwargs))
+        loop = asyncio.get_running_loop()
+        protocol = _ServiceProtocol(self.on_output)
+
+        async def kill(created: tuple[asyncio.SubprocessTransport, object]) -> None:
+            oskit.signal_group(created[0].get_pid(), signal.SIGKILL)
+            await protocol.exited
+
         try:
-            proc = await asyncio.shield(creating)
+            transport, _ = await oskit.spawn_shielded(
+                loop.subprocess_exec(
+                    lambda: protocol,
+                    *argv,
+                    cwd=str(svc.cwd),
+                    env=self.env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,  # one pipe keeps the two in order
+                    start_new_session=True,  # own session and group: Ctrl-C reaches only us
+                    **_user_kwargs(svc.user),
+                ),
+                lambda created: created[0].get_pid(),
+                kill,
+            )
         except OSError as exc:
             raise SpawnError(f"cannot run {svc.command!r}: {exc.strerror or exc}") from exc
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                started = await creating
-                oskit.signal_group(started.pid, signal.SIGKILL)
-                await started.wait()
-            raise
-        self.proc = proc
-        self.pid = proc.pid
+        self._protocol = protocol
+        self.pid = transport.get_pid()
         self.started_at = time.time()
-        oskit.register_spawned(proc.pid)
-        with contextlib.suppress(psutil.Error):
-            self.create_time = psutil.Process(proc.pid).create_time()
-        assert proc.stdout is not None
-        self._pump = asyncio.create_task(output.pump(proc.stdout, self.on_output))
-        self._waiter = asyncio.create_task(self._wait())
+        self._leader = oskit.process_or_none(self.pid)
+        protocol.exited.add_done_callback(lambda _: oskit.forget_spawned(self.pid or 0))
 
-    async def _wait(self) -> int:
-        assert self.proc is not None
-        code = await self.proc.wait()
-        oskit.forget_spawned(self.proc.pid)
-        return code
+    @property
+    def create_time(self) -> float | None:
+        """The leader's creation time: with the pid, what identifies it in state.json."""
+        if self._leader is None:
+            return None
+        try:
+            return self._leader.create_time()
+        except psutil.Error:
+            return None
 
     @property
     def returncode(self) -> int | None:
-        return self.proc.returncode if self.proc else None
+        if self._protocol is None or not self._protocol.exited.done():
+            return None
+        return self._protocol.exited.result()
+
+    def exited(self) -> asyncio.Future[int]:
+        """Done the moment the process exits (whatever holds its output pipe)."""
+        assert self._protocol is not None
+        return self._protocol.exited
 
     async def wait(self) -> int:
-        """The exit code, once the process exited and its output is fully relayed."""
-        assert self._waiter is not None and self._pump is not None
-        code = await asyncio.shield(self._waiter)
+        """The exit code, once the process exited and its output is relayed."""
+        assert self._protocol is not None
+        code = await asyncio.shield(self._protocol.exited)
         # A grandchild may keep the pipe open after the leader exits; don't hang on it.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(0.5):
-                await asyncio.shield(self._pump)
+                await asyncio.shield(self._protocol.output_closed)
         return code
 
-    def exited(self) -> asyncio.Task[int]:
-        assert self._waiter is not None
-        return self._waiter
-
     def tree_pids(self) -> list[int]:
-        return [p.pid for p in oskit.tree(self.pid)] if self.pid else []
+        return [p.pid for p in self._tree()]
+
+    def _tree(self) -> list[psutil.Process]:
+        """The leader and its descendants, if the leader is still *our* process: once
+        it has exited its pid may belong to anyone, so the pid alone is never used."""
+        if self._leader is None or self.returncode is not None or oskit.is_gone(self._leader):
+            return []
+        return oskit.tree(self._leader.pid)
 
     async def stop(
         self,
@@ -139,7 +188,7 @@ class ServiceProcess:
             return None
         # Snapshot before the first signal: once the leader exits, children that left
         # its process group are orphaned and no walk from the leader finds them.
-        procs = [*oskit.tree(self.pid), *(extra or [])]
+        procs = [*self._tree(), *(extra or [])]
         await stop_ladder(
             procs, self.service.stop_signal, self.service.stop_timeout, self.pid, kill_now
         )
@@ -160,7 +209,12 @@ async def stop_ladder(
     what survived even SIGKILL (normally nothing).
     """
     procs = oskit.alive({p.pid: p for p in procs}.values())
-    if not procs and pgid is None:
+    # Signal the group only while one of our (identity-checked) processes is in it:
+    # the kernel keeps a group id from being reused while it has members, but an
+    # empty group's id may already be some other process's new session.
+    if pgid is not None and not any(_pgid(p) == pgid for p in procs):
+        pgid = None
+    if not procs:
         return []
     if kill_now is None or not kill_now.is_set():
         if pgid is not None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import time
 
 import psutil
@@ -338,10 +339,21 @@ class Supervisor:
         for name, error in errors.items():
             self.runtimes[name].notice(f"error while stopping {name}: {error!r}")
         if names is None:
+            await self._stop_stragglers()
             self.selected = []
         elif deselect:
             self.selected = [n for n in self.selected if n not in targets]
         oskit.reap_adopted_children()
+
+    async def _stop_stragglers(self) -> None:
+        """After a full stop nothing of the stack may remain: orphans we adopted (a
+        child that cleared its environment and left its session), and anything still
+        carrying our marker if a service's own stop went wrong."""
+        marked = await asyncio.to_thread(oskit.marked_processes, self.instance)
+        found = [*oskit.adopted_children(), *(p for procs in marked.values() for p in procs)]
+        if found:
+            timeout = max((s.stop_timeout for s in self.stack.services.values()), default=10.0)
+            await stop_ladder(found, signal.SIGTERM, timeout, None, self.kill_now)
 
     async def _stop_service(self, rt: ServiceRuntime, strays: list[psutil.Process]) -> None:
         proc = rt.proc

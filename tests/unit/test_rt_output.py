@@ -1,11 +1,10 @@
-"""output.LineSplitter and output.pump: complete, bounded, decoded lines."""
+"""output.LineSplitter: complete, bounded, decoded lines."""
 
 from __future__ import annotations
 
-import asyncio
-
-from stackup import output
 from stackup.output import MAX_LINE, LineSplitter
+
+PIPE_CHUNK = 64 * 1024  # what a pipe read returns at most
 
 
 def feed_all(splitter: LineSplitter, chunks: list[bytes]) -> list[str]:
@@ -70,7 +69,7 @@ def test_flush_of_an_unterminated_overlong_line_gives_the_marker() -> None:
 
 def test_ten_megabytes_without_newline_keep_memory_bounded() -> None:
     s = LineSplitter()
-    chunk = b"z" * output.CHUNK
+    chunk = b"z" * PIPE_CHUNK
     total = 10 * 1024 * 1024
     for _ in range(total // len(chunk)):
         assert s.feed(chunk) == []
@@ -82,44 +81,3 @@ def test_ten_megabytes_without_newline_keep_memory_bounded() -> None:
     ]
     assert len(s._partial) == 0
     assert s.flush() == []
-
-
-def run_pump(chunks: list[bytes]) -> list[tuple[list[str], float]]:
-    batches: list[tuple[list[str], float]] = []
-
-    async def main() -> None:
-        reader = asyncio.StreamReader()
-        for chunk in chunks:
-            reader.feed_data(chunk)
-        reader.feed_eof()
-        await asyncio.wait_for(
-            output.pump(reader, lambda lines, when: batches.append((lines, when))), 5
-        )
-
-    asyncio.run(main())
-    return batches
-
-
-def test_pump_emits_complete_lines_and_the_unterminated_tail() -> None:
-    batches = run_pump([b"first\nsec", b"ond\r\n", b"tail without newline"])
-    lines = [line for batch, _ in batches for line in batch]
-    assert lines == ["first", "second", "tail without newline"]
-    assert all(when > 0 for _, when in batches)
-
-
-def test_pump_never_emits_empty_batches() -> None:
-    batches = run_pump([b"par", b"tial", b"\n"])
-    assert [b for b, _ in batches] == [["partial"]]
-
-
-def test_pump_cuts_a_huge_line_instead_of_failing() -> None:
-    # readline() would raise on a line past the 64 KiB stream limit; pump must not.
-    huge = b"y" * (3 * output.CHUNK) + b"\nafter\n"
-    lines = [line for batch, _ in run_pump([huge]) for line in batch]
-    assert lines[0].startswith("y" * MAX_LINE + " [... line cut, ")
-    assert lines[0].endswith(f"{3 * output.CHUNK - MAX_LINE} more bytes]")
-    assert lines[1:] == ["after"]
-
-
-def test_pump_of_an_empty_stream_emits_nothing() -> None:
-    assert run_pump([]) == []
