@@ -217,7 +217,10 @@ def down(obj: Context, services: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("services", nargs=-1)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("-n", "--lines", "count", type=int, default=None, help="Last N lines of each.")
+@click.option(
+    "-n", "--lines", "count", type=click.IntRange(min=0), default=None,
+    help="Last N lines of each.",
+)
 @click.pass_obj
 @handle_errors
 def logs(obj: Context, services: tuple[str, ...], follow: bool, count: int | None) -> None:
@@ -227,10 +230,11 @@ def logs(obj: Context, services: tuple[str, ...], follow: bool, count: int | Non
     names = check_known(obj, services) or known_services(obj)
     printer = obj.printer(names)
     log_dir = obj.state_dir / "logs"
-    logs_app.show(log_dir, names, printer, count)
+    reached = logs_app.sizes(log_dir, names)
+    logs_app.show(log_dir, names, printer, count, reached)
     if follow:
         try:
-            logs_app.follow(log_dir, names, printer)
+            logs_app.follow(log_dir, names, printer, reached)
         except KeyboardInterrupt:
             return
 

@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from stackup.errors import StackupError
+
 SOCKET_NAME = "control.sock"
 MAX_SOCKET_PATH = 100
 MAX_REQUEST = 1 << 20
@@ -29,7 +31,7 @@ MAX_REQUEST = 1 << 20
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class NotRunning(Exception):
+class NotRunning(StackupError):
     """No supervisor answers on this stack's control socket."""
 
 

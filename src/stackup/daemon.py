@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from stackup import statedir
-from stackup.config import load_stack
+from stackup.config import Stack, load_stack
 from stackup.errors import StackupError
 from stackup.events import EventBus, Notice
 from stackup.host import Host
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(err.exit_code)
 
 
-async def run(stack) -> int:  # noqa: ANN001 - a config.model.Stack
+async def run(stack: Stack) -> int:
     bus = EventBus()
     printer = Printer(list(stack.services), sys.stdout, colour=False)
     # supervisor.log gets stackup's own lines; service output goes to logs/<name>.log.

@@ -7,13 +7,12 @@ these can assume a DAG over known names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from stackup.config.checks import find_cycle
 from stackup.config.model import Stack
 from stackup.errors import UsageError
 
-__all__ = ["find_cycle", "select"]
+__all__ = ["select", "with_dependents"]
 
 
 def select(stack: Stack, names: Sequence[str] = ()) -> list[str]:
@@ -32,3 +31,18 @@ def select(stack: Stack, names: Sequence[str] = ()) -> list[str]:
         wanted.add(name)
         todo.extend(dep.name for dep in stack.services[name].depends_on)
     return [name for name in stack.services if name in wanted]
+
+
+def with_dependents(depends_on: Mapping[str, Iterable[str]], names: Iterable[str]) -> list[str]:
+    """`names` plus everything that depends on them, transitively, in the mapping's
+    order: what must stop when they stop. Takes a plain mapping so that `down` can use
+    it from the state file when the stack file is gone or changed."""
+    wanted = set(names)
+    grew = True
+    while grew:
+        grew = False
+        for name, deps in depends_on.items():
+            if name not in wanted and wanted.intersection(deps):
+                wanted.add(name)
+                grew = True
+    return [n for n in depends_on if n in wanted]

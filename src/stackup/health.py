@@ -39,6 +39,7 @@ COMMAND_CEILING = 0.050
 class ProbeResult:
     ok: bool
     detail: str = ""
+    foreign_port: int | None = None  # the port answered, but not from the service
 
 
 def hosts_for(host: str) -> list[str]:
@@ -239,7 +240,9 @@ class Prober:
         else:
             result = await probe_http(check.host, port, check.path, check.status, check.timeout)
         if result.ok and verify_owner and not self.owns_port(port):
-            return ProbeResult(False, f"port {port} answers, but not from this service")
+            return ProbeResult(
+                False, f"port {port} answers, but not from this service", foreign_port=port
+            )
         return result
 
     async def wait_ready(self, deadline: float, stop: asyncio.Event) -> ProbeResult:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from typing import Any
 
 import psutil
 
-from stackup import control, oskit, statefile
+from stackup import control, graph, oskit, statefile
 from stackup.config.model import Stack
 from stackup.errors import StackupError
 from stackup.events import Event, EventBus, StateChanged
 from stackup.logfiles import LogFiles
 from stackup.preflight import check_ports_free
 from stackup.runtime import ServiceFailure, ServiceRuntime
-from stackup.states import ALIVE_STATES, READY_STATES, State
+from stackup.states import READY_STATES, State
 from stackup.supervisor import Supervisor
 
 REAP_EVERY = 1.0  # seconds between collecting adopted orphans that exited
@@ -42,6 +43,7 @@ class Host:
         self.started_at = time.time()
         self._server: asyncio.AbstractServer | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
         me = psutil.Process()
         self._identity = {"pid": me.pid, "create_time": me.create_time()}
         bus.subscribe(self.logs)
@@ -67,6 +69,10 @@ class Host:
         if self._reaper is not None:
             self._reaper.cancel()
         await self.supervisor.stop()
+        # Let a request being answered (the `down` that asked for this) get its answer.
+        deadline = time.monotonic() + 5.0
+        while self.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self._server is not None:
             self._server.close()
             path = control.socket_path(self.state_dir)
@@ -78,6 +84,7 @@ class Host:
     async def up(self, names: list[str]) -> list[str]:
         """Start `names`; on failure record why (for clients and `status`) and re-raise."""
         self.partial_down = False
+        self.failure = None  # an earlier failure is not this start's
         try:
             return await self.supervisor.up(names)
         except ServiceFailure as failure:
@@ -109,23 +116,29 @@ class Host:
         try:
             if cmd == "ping":
                 return {"ok": True, "mode": self.mode, **self._identity}
-            if cmd == "start":
-                return await self._start(names)
-            if cmd == "stop":
+            if cmd == "stop":  # never waits for a start: it is how a hanging start ends
                 return await self._stop(names or None)
-            if cmd == "restart":
-                await self.supervisor.stop(names)
-                return await self._start(names)
+            if cmd in ("start", "restart"):
+                # One start or restart at a time: two at once would cancel each
+                # other's services half-way.
+                async with self._starting:
+                    if cmd == "restart":
+                        await self.supervisor.stop(names)
+                    return await self._start(names)
         except StackupError as err:
             return {"ok": False, "exit_code": int(err.exit_code), "error": str(err)}
+        except Exception as exc:  # a bug: answer (one line) and keep supervising
+            traceback.print_exc()  # into supervisor.log
+            return {"ok": False, "exit_code": 1, "error": f"internal error: {exc!r}"}
         return {"ok": False, "exit_code": 2, "error": f"unknown command {cmd!r}"}
 
     async def _start(self, names: list[str]) -> dict[str, Any]:
-        from stackup import graph
-
+        # What this request will actually start: not what runs, is on its way (waiting,
+        # restarting) or completed. Only those get their ports checked, and only
+        # those are stopped again if the request fails.
         needed = [
             n for n in graph.select(self.stack, names)
-            if self.supervisor.runtimes[n].state not in ALIVE_STATES | READY_STATES
+            if self.supervisor.runtimes[n].state in (State.STOPPED, State.EXITED, State.FAILED)
         ]
         check_ports_free(self.stack, needed)
         self.started_once = True
@@ -141,27 +154,19 @@ class Host:
     async def _stop(self, names: list[str] | None) -> dict[str, Any]:
         if names is None:
             stopped = list(self.supervisor.selected)
+            self.shutdown.set()  # first: a start this stop cuts short is not a failure
             await self.supervisor.stop()
-            self.shutdown.set()
         else:
             # What depends on a stopped service would be left with a dead dependency:
             # it stops too, first. Stopped services leave the selection (`status`).
-            stopped = [n for n in self._with_dependents(names) if n in self.supervisor.selected]
+            deps = {n: [d.name for d in s.depends_on] for n, s in self.stack.services.items()}
+            stopped = [
+                n for n in graph.with_dependents(deps, names) if n in self.supervisor.selected
+            ]
             await self.supervisor.stop(stopped, deselect=True)
             self.partial_down = True
         self.write_state()
         return {"ok": True, "stopped": stopped}
-
-    def _with_dependents(self, names: list[str]) -> list[str]:
-        wanted = set(names)
-        grew = True
-        while grew:
-            grew = False
-            for name, svc in self.stack.services.items():
-                if name not in wanted and any(d.name in wanted for d in svc.depends_on):
-                    wanted.add(name)
-                    grew = True
-        return [n for n in self.stack.services if n in wanted]
 
     # ---- state file ---------------------------------------------------------------
 

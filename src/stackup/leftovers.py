@@ -8,8 +8,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from stackup import oskit, statefile
+from stackup import graph, oskit, statefile
 from stackup.process import stop_ladder
+from stackup.states import State
 from stackup.stopping import stop_in_reverse_order
 
 
@@ -23,8 +24,12 @@ async def stop(state_dir: Path, state: dict[str, Any], names: list[str]) -> int:
         return 0
     records: dict[str, dict[str, Any]] = state.get("services", {})
     marked = await asyncio.to_thread(oskit.marked_processes, instance)
-    targets = names or sorted(set(records) | set(marked))
-    deps = {n: [d for d in records.get(n, {}).get("depends_on", [])] for n in targets}
+    recorded = {n: list(r.get("depends_on", [])) for n, r in records.items()}
+    # As with a supervisor: what depends on a stopped service stops too, first.
+    targets = graph.with_dependents(recorded, names) if names else sorted(
+        set(records) | set(marked)
+    )
+    deps = {n: recorded.get(n, []) for n in targets}
 
     found = 0
 
@@ -47,7 +52,7 @@ async def stop(state_dir: Path, state: dict[str, Any], names: list[str]) -> int:
         if name in records:
             rec = records[name]
             rec.update(pid=None, create_time=None, ready_at=None)
-            if rec.get("state") not in ("completed", "failed"):
+            if rec.get("state") not in (State.COMPLETED, State.FAILED):
                 rec["state"] = "stopped"
     if not names:
         state["selected"] = []

@@ -20,7 +20,7 @@ import psutil
 from stackup import graph, oskit, ports
 from stackup.config.model import Service, Stack
 from stackup.events import EventBus, OutputLines
-from stackup.health import LogWatch, Prober
+from stackup.health import LogWatch, Prober, ProbeResult
 from stackup.process import ServiceProcess, SpawnError, stop_ladder
 from stackup.runtime import ServiceFailure, ServiceRuntime
 from stackup.states import FINAL_STATES, State
@@ -51,9 +51,9 @@ class Supervisor:
         self.runtimes = {name: ServiceRuntime(svc, bus) for name, svc in stack.services.items()}
         self.selected: list[str] = []  # what `up` asked for (plus dependencies), file order
         self.kill_now = asyncio.Event()  # second Ctrl-C: skip the polite part
-        self.stopping = False
         self._start_tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Lock()
 
     # ---- start -------------------------------------------------------------------
 
@@ -67,7 +67,6 @@ class Supervisor:
         selection = graph.select(self.stack, names)
         wanted = set(self.selected) | set(selection)
         self.selected = [n for n in self.stack.services if n in wanted]
-        self.stopping = False
         tasks = {self._ensure_start_task(name) for name in selection}
         pending = set(tasks)
         try:
@@ -172,7 +171,7 @@ class Supervisor:
             )
         result = ready.result()
         if not result.ok:
-            detail = self._explain_not_ready(rt, result.detail)
+            detail = self._explain_not_ready(rt, result)
             reason = f"not ready after {spec.health.start_timeout:g}s: {detail}"
             rt.set_state(State.FAILED, reason)
             raise ServiceFailure(rt.name, reason)
@@ -208,13 +207,13 @@ class Supervisor:
         pids = rt.proc.tree_pids() if rt.proc else []
         return ports.tree_listens_on(pids, port)
 
-    def _explain_not_ready(self, rt: ServiceRuntime, detail: str) -> str:
-        port = rt.spec.health.port or rt.spec.port
-        if port and "not from this service" in detail:
+    def _explain_not_ready(self, rt: ServiceRuntime, result: ProbeResult) -> str:
+        port = result.foreign_port
+        if port is not None:
             holder = ports.holders([port]).get(port)
             if holder is not None:
                 return f"port {port} is held by {holder.describe()}, not by {rt.name}"
-        return detail
+        return result.detail
 
     # ---- after start: watch, liveness, restart ------------------------------------
 
@@ -223,35 +222,43 @@ class Supervisor:
         while True:
             assert rt.proc is not None
             code = await self._until_exit_or_unhealthy(rt)
-            if self.stopping:
-                return
             if code is not None:
                 self._record_exit(rt, code)
                 rt.notice(f"{rt.name} exited with code {code}")
             ran = time.time() - (rt.started_at or time.time())
             if ran > BACKOFF_RESET_AFTER:
                 rt.backoff_step = 0  # it ran well for a while: this crash starts afresh
-            if not self._should_restart(rt, code):
+            if code is None:  # unhealthy but still running: stop it before the next one
+                await rt.proc.stop(kill_now=self.kill_now)
+            why = f"exit code {code}" if code is not None else "unhealthy"
+            if not await self._restart(rt, code, why):
                 return
+
+    async def _restart(self, rt: ServiceRuntime, code: int | None, why: str) -> bool:
+        """Restart by policy, with backoff, until a start succeeds (True) or the policy
+        gives up (False). A failed attempt goes straight to the next decision: its
+        process has been dealt with, it is never waited for again."""
+        while self._should_restart(rt, code):
             delay = min(BACKOFF_START * 2 ** min(rt.backoff_step, 10), BACKOFF_CAP)
             rt.backoff_step += 1
-            why = f"exit code {code}" if code is not None else "unhealthy"
             limit = rt.spec.max_restarts
             count = f"{rt.restarts + 1}/{limit}" if limit is not None else f"{rt.restarts + 1}"
             rt.set_state(State.RESTARTING, f"{why}; restart {count} in {delay:g}s")
             rt.notice(f"restarting {rt.name} in {delay:g}s ({why}; restart {count})")
-            if code is None:  # unhealthy but still running
-                await rt.proc.stop(kill_now=self.kill_now)
             await asyncio.sleep(delay)
             rt.restarts += 1
             try:
                 await self._launch(rt)
+                return True
             except ServiceFailure as failure:
                 rt.notice(f"{rt.name} failed to restart: {failure.reason}")
                 if rt.proc is not None and rt.proc.returncode is None:
                     await rt.proc.stop(kill_now=self.kill_now)
-                if not self._should_restart(rt, rt.exit_code if rt.exit_code else 1):
-                    return
+                    if rt.state != State.FAILED:
+                        rt.set_state(State.FAILED, failure.reason)
+                code = rt.exit_code if rt.exit_code else 1  # a failed start is a failure
+                why = "failed to start"
+        return False
 
     async def _until_exit_or_unhealthy(self, rt: ServiceRuntime) -> int | None:
         """The exit code when the process exits, or None once it is `unhealthy`."""
@@ -316,9 +323,11 @@ class Supervisor:
         A service is signalled only once everything (among those stopping) that
         depends on it has exited; services on one level stop together.
         """
+        async with self._stopping:  # one stop at a time: a second one finds less to do
+            await self._stop(names, deselect)
+
+    async def _stop(self, names: list[str] | None, deselect: bool) -> None:
         targets = self.selected if names is None else [n for n in self.selected if n in names]
-        if names is None:
-            self.stopping = True
         tasks_to_cancel = [
             t for n in targets for t in (self._start_tasks.get(n), self._watchers.get(n)) if t
         ]
@@ -333,7 +342,7 @@ class Supervisor:
         deps = {n: [d.name for d in self.stack.services[n].depends_on] for n in targets}
 
         async def stop_one(name: str) -> None:
-            await self._stop_service(self.runtimes[name], strays.get(name, []))
+            await self._stop_service(self.runtimes[name], strays.get(name, []), names is not None)
 
         errors = await stop_in_reverse_order(deps, stop_one, self.kill_now)
         for name, error in errors.items():
@@ -355,13 +364,16 @@ class Supervisor:
             timeout = max((s.stop_timeout for s in self.stack.services.values()), default=10.0)
             await stop_ladder(found, signal.SIGTERM, timeout, None, self.kill_now)
 
-    async def _stop_service(self, rt: ServiceRuntime, strays: list[psutil.Process]) -> None:
+    async def _stop_service(
+        self, rt: ServiceRuntime, strays: list[psutil.Process], explicit: bool = False
+    ) -> None:
         proc = rt.proc
         running = proc is not None and proc.returncode is None
         if not running and not strays:
             # Nothing to signal; a service that was on its way (or whose exit the
-            # cancelled watcher never recorded) ends stopped, final states stay.
-            if rt.state not in FINAL_STATES:
+            # cancelled watcher never recorded) ends stopped, final states stay — but
+            # a completed task stopped on purpose (`restart migrate`) runs again next time.
+            if rt.state not in FINAL_STATES or (rt.state == State.COMPLETED and explicit):
                 rt.set_state(State.STOPPED, "stopped")
             return
         if running:
@@ -374,7 +386,7 @@ class Supervisor:
             spec = rt.spec
             await stop_ladder(strays, spec.stop_signal, spec.stop_timeout, None, self.kill_now)
         code = rt.exit_code
-        if rt.state in (State.STOPPING, State.FAILED, State.EXITED):
+        if rt.state not in (State.STOPPED, State.COMPLETED):
             rt.set_state(State.STOPPED, f"stopped (exit code {code})")
         if running:
             rt.notice(f"{rt.name} stopped in {time.monotonic() - began:.2f}s")

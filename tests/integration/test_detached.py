@@ -352,3 +352,58 @@ def test_up_after_supervisor_was_killed_reclaims_its_leftovers(stackup, port, tm
     _, fresh = status_json(stackup)
     assert all(s["ready"] and s["pid"] not in old for s in fresh["services"])
     assert stackup.run("down").returncode == 0
+
+
+def test_restart_reruns_a_completed_task_and_concurrent_restarts_agree(stackup, port, tmp_path):
+    runs = tmp_path / "runs"
+    stackup.write(f"""
+        services:
+          migrate:
+            oneshot: true
+            command: {svc(f"--port 0 --touch {runs} --exit-after 0")}
+          api:
+            command: {svc("--bind-delay 0.5")}
+            port: {port()}
+            depends_on: [migrate]
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    assert stackup.run("restart", "migrate").returncode == 0
+    assert len(runs.read_text().splitlines()) == 2
+    both = [stackup.start("restart", "api") for _ in range(2)]
+    assert [r.wait() for r in both] == [0, 0], [r.stderr for r in both]
+    assert status_of_api_ready(stackup)
+    assert stackup.run("logs", "-n", "-1").returncode == 2
+    assert stackup.run("down").returncode == 0
+
+
+def status_of_api_ready(stackup) -> bool:
+    return status_json(stackup, "api")[1]["services"][0]["ready"]
+
+
+def test_down_finishes_when_the_supervisor_dies_while_stopping(stackup, port):
+    stackup.write(f"""
+        services:
+          stubborn:
+            command: {svc("--ignore-term --children 1")}
+            port: {port()}
+            stop_timeout: 3
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    supervisor = status_json(stackup)[1]["supervisor"]["pid"]
+    stopping = stackup.start("down")
+    poll(lambda: status_json(stackup)[1]["services"][0]["state"] == "stopping")
+    os.kill(supervisor, signal.SIGKILL)
+    assert stopping.wait(timeout=60) == 0, stopping.stderr
+    assert not stackup.leftovers()
+
+
+def test_down_during_foreground_start_is_a_clean_stop(stackup, port):
+    stackup.write(f"""
+        services:
+          slow: {{command: "{svc('--bind-delay 30')}", port: {port()}}}
+        """)
+    fg = stackup.start("up")
+    fg.wait_for(r"slow started")
+    assert stackup.run("down").returncode == 0
+    assert fg.wait() == 0
+    assert "failed" not in fg.stdout + fg.stderr

@@ -26,8 +26,8 @@ def test_crash_loop_restarts_with_backoff_then_fails(stackup, port):
             max_restarts: 2
         """)
     assert stackup.run("up", "-d").returncode == 0
-    final = poll(lambda: (s := status_of(stackup, "crashy"))["state"] == "failed" and s, 15)
-    assert final["restarts"] == 2
+    final = poll(lambda: "gave up" in (s := status_of(stackup, "crashy"))["reason"] and s, 15)
+    assert final["state"] == "failed" and final["restarts"] == 2
     assert final["exit_code"] == 7
     assert "gave up after 2 restarts" in final["reason"]
     log = (stackup.dir / ".stackup" / "logs" / "crashy.log").read_text()
@@ -155,7 +155,8 @@ def test_crash_is_seen_while_a_child_still_holds_the_output_pipe(stackup, port):
             profiles: [early]
         """)
     assert stackup.run("up", "-d").returncode == 0
-    final = poll(lambda: (s := status_of(stackup, "crashy"))["state"] == "failed" and s, 10)
+    final = poll(lambda: "gave up" in (s := status_of(stackup, "crashy"))["reason"] and s, 10)
+    assert final["state"] == "failed"
     assert final["restarts"] == 1 and final["exit_code"] == 3
     result = stackup.run("up", "-d", "early")
     assert result.returncode == 1
@@ -197,3 +198,28 @@ def test_adopted_orphans_are_reaped_and_stopped(stackup, port):
     assert max(zombies[-10:]) < 30, zombies
     assert stackup.run("down").returncode == 0
     assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in escaped)
+
+
+def test_failed_restarts_count_towards_max_restarts(stackup, port, tmp_path):
+    # Crashes once after being ready; every restart then never binds (and exits 0 on
+    # SIGTERM): each failed attempt must count, and the policy must end `failed`.
+    marker = tmp_path / "ran-once"
+    stackup.write(f"""
+        services:
+          flaky:
+            command: >-
+              if [ -e {marker} ]; then exec {svc("--bind-delay 30")};
+              else touch {marker}; exec {svc("--exit-after 0.3 --exit-code 5")}; fi
+            port: {port()}
+            health: {{tcp: true, start_timeout: 0.3}}
+            restart: on-failure
+            max_restarts: 2
+          keep: {{command: "{svc()}", port: {port()}}}
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    final = poll(lambda: "gave up" in (s := status_of(stackup, "flaky"))["reason"] and s, 15)
+    assert final["state"] == "failed" and final["restarts"] == 2
+    log = (stackup.dir / ".stackup" / "supervisor.log").read_text()
+    assert "restarting flaky in 1s (failed to start; restart 2/2)" in log
+    assert status_of(stackup, "keep")["ready"]  # the supervisor is alive and well
+    assert stackup.run("down").returncode == 0

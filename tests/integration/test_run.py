@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 
-from tests.conftest import svc
+from tests.conftest import poll, svc
 
 
 def write_stack(stackup, port) -> dict[str, int]:
@@ -55,3 +56,18 @@ def test_run_leaves_a_stack_it_did_not_start_running(stackup, port):
     assert stackup.run("run", "true").returncode == 0
     assert stackup.run("status").returncode == 0  # still up
     assert stackup.run("down").returncode == 0
+
+
+def test_run_cancelled_while_the_stack_starts_takes_it_down(stackup, port):
+    stackup.write(f"""
+        services:
+          db: {{command: "{svc()}", port: {port()}}}
+          slow: {{command: "{svc('--bind-delay 30')}", port: {port()}, depends_on: [db]}}
+        """)
+    run = stackup.start("run", "--", "true")
+    poll(lambda: json.loads(stackup.run("status", "--json").stdout)["services"][1]["state"]
+         == "starting")
+    run.signal(signal.SIGTERM)
+    assert run.wait() == 143
+    assert "interrupted while the stack was starting" in run.stderr
+    assert json.loads(stackup.run("status", "--json").stdout)["supervisor"]["running"] is False

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from stackup import graph
+from stackup.config.checks import find_cycle
 from stackup.config.model import Dependency, HealthCheck, Service, Stack
 from stackup.errors import UsageError
 
@@ -36,17 +37,17 @@ DIAMOND = {"top": ["left", "right"], "left": ["base"], "right": ["base"], "base"
 
 
 def test_find_cycle() -> None:
-    assert graph.find_cycle({"a": ["b"], "b": ["a"]}) == ["a", "b", "a"]
-    assert graph.find_cycle({"a": ["a"]}) == ["a", "a"]
-    assert graph.find_cycle({"x": ["a"], "a": ["b"], "b": ["c"], "c": ["a"]}) == [
+    assert find_cycle({"a": ["b"], "b": ["a"]}) == ["a", "b", "a"]
+    assert find_cycle({"a": ["a"]}) == ["a", "a"]
+    assert find_cycle({"x": ["a"], "a": ["b"], "b": ["c"], "c": ["a"]}) == [
         "a",
         "b",
         "c",
         "a",
     ]
-    assert graph.find_cycle(DIAMOND) is None
-    assert graph.find_cycle({"a": ["missing"]}) is None
-    assert graph.find_cycle({}) is None
+    assert find_cycle(DIAMOND) is None
+    assert find_cycle({"a": ["missing"]}) is None
+    assert find_cycle({}) is None
 
 
 def test_select_pulls_in_dependencies_in_file_order() -> None:
@@ -70,3 +71,11 @@ def test_select_respects_profiles_but_pulls_needed_dependencies() -> None:
 def test_select_unknown_name_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no such service: nope"):
         graph.select(make_stack(DIAMOND), ["top", "nope"])
+
+
+def test_with_dependents_is_transitive_and_keeps_order() -> None:
+    deps = {"db": [], "cache": [], "api": ["db"], "web": ["api", "cache"], "docs": []}
+    assert graph.with_dependents(deps, ["db"]) == ["db", "api", "web"]
+    assert graph.with_dependents(deps, ["cache"]) == ["cache", "web"]
+    assert graph.with_dependents(deps, ["docs"]) == ["docs"]
+    assert graph.with_dependents(deps, []) == []

@@ -80,13 +80,7 @@ def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
     state = statefile.read(state_dir)
     if not state or not statefile.supervisor_alive(state):
         return None
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        info = control.ping(state_dir)
-        if info is not None:
-            return info
-        time.sleep(0.02)
-    return None
+    return _wait_for_answer(state_dir, time.monotonic() + 5.0)
 
 
 def _spawn_and_wait(
@@ -109,7 +103,7 @@ def _spawn_and_wait(
         code = daemon.poll()
         if code == ExitCode.ALREADY_SUPERVISED:
             # Another `up -d` won the race for the lock: use its supervisor.
-            if _wait_alive(state_dir, deadline):
+            if _wait_for_answer(state_dir, deadline) is not None:
                 return
         elif code is not None:
             raise StartFailedError(
@@ -119,9 +113,11 @@ def _spawn_and_wait(
     raise StartFailedError(f"the supervisor did not answer within {SPAWN_DEADLINE:g}s")
 
 
-def _wait_alive(state_dir: Path, deadline: float) -> bool:
+def _wait_for_answer(state_dir: Path, deadline: float) -> dict[str, Any] | None:
+    """Poll the control socket until a supervisor answers (its identity) or `deadline`."""
     while time.monotonic() < deadline:
-        if control.ping(state_dir) is not None:
-            return True
+        info = control.ping(state_dir)
+        if info is not None:
+            return info
         time.sleep(0.02)
-    return False
+    return None

@@ -10,22 +10,27 @@ from pathlib import Path
 from typing import Any
 
 from stackup import control, leftovers, oskit, ports, statefile
-from stackup.errors import StackupError, UsageError
+from stackup.errors import StackupError
 
 SUPERVISOR_EXIT_WAIT = 15.0
 
 
 def down(state_dir: Path, names: list[str]) -> list[str]:
-    """Stop `names` (or everything); return notes for the user (foreign port holders)."""
+    """Stop `names` (or everything; the CLI has checked them); return notes for the
+    user (dependents also stopped, foreign port holders)."""
     state = statefile.read(state_dir)
-    known = set((state or {}).get("services", {}))
-    for name in names:
-        if state is not None and name not in known:
-            raise UsageError(f"no such service: {name}")
     notes: list[str] = []
     info = control.ping(state_dir)
     if info is not None:
-        response = control.request(state_dir, {"cmd": "stop", "services": names}, None)
+        try:
+            response = control.request(state_dir, {"cmd": "stop", "services": names}, None)
+        except (control.NotRunning, OSError):
+            # The supervisor died while stopping: finish the job from the state file.
+            state = statefile.read(state_dir)
+            if state is None or statefile.supervisor_alive(state):
+                raise
+            asyncio.run(leftovers.stop(state_dir, state, names))
+            return notes + foreign_port_notes(statefile.read(state_dir) or state, names)
         if not response.get("ok"):
             raise StackupError(str(response.get("error", "the supervisor refused to stop")))
         if not names:

@@ -73,7 +73,9 @@ async def _supervise(
         await asyncio.wait({start, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         if start.done() and not start.cancelled():
             failure = start.exception()
-            if isinstance(failure, ServiceFailure):
+            if isinstance(failure, ServiceFailure) and host.shutdown.is_set():
+                pass  # `stackup down` from another terminal cut the start short: a stop
+            elif isinstance(failure, ServiceFailure):
                 report_failure(supervisor, failure, printer)
                 code = ExitCode.SERVICE_FAILED
             elif failure is not None:

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from stackup import control, statefile
-
-READY = {"healthy", "running", "completed"}
+from stackup.states import READY_STATES
 
 
 class Progress:
@@ -46,11 +45,11 @@ class Progress:
             if not rec:
                 continue
             state = rec.get("state", "?")
-            since = rec.get("ready_at") if state in READY else rec.get("started_at")
+            since = rec.get("ready_at") if state in READY_STATES else rec.get("started_at")
             start = rec.get("started_at")
-            if state not in READY and start and start < self.began:
+            if state not in READY_STATES and start and start < self.began:
                 start = None  # left from an earlier start: this one has not begun yet
-            if state in READY and start and since:
+            if state in READY_STATES and start and since:
                 elapsed = f"{since - start:.2f}s"
             else:
                 elapsed = f"{now - (start or self.began):.1f}s"
@@ -69,7 +68,7 @@ class Progress:
 
         table = Table(box=None, show_header=False, pad_edge=False)
         for name, (state, elapsed) in self._rows.items():
-            mark = "[green]✔[/]" if state in READY else "[yellow]…[/]"
+            mark = "[green]✔[/]" if state in READY_STATES else "[yellow]…[/]"
             table.add_row(mark, name, state, elapsed)
         return table
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 from stackup import control
@@ -35,20 +36,45 @@ def run(
     # one this command started is taken down again.
     already_up = control.ping(stack.state_dir) is not None
     try:
-        detached.up_detached(stack, [], profiles, port_offset, Progress(err))
-    except UsageError:
-        raise
-    except StackupError as failure:
-        err.write(f"stackup: the stack did not become ready: {failure}\n")
-        if not already_up:
-            down_app.down(stack.state_dir, [])
-        return STACK_NOT_READY
-    try:
+        try:
+            with _interruptible_by_sigterm():
+                detached.up_detached(stack, [], profiles, port_offset, Progress(err))
+        except UsageError:
+            raise
+        except StackupError as failure:
+            err.write(f"stackup: the stack did not become ready: {failure}\n")
+            return STACK_NOT_READY
         return _run_command(command, {**os.environ, **stack.env}, err)
+    except _Interrupted as interrupted:
+        err.write("stackup: interrupted while the stack was starting; taking it down\n")
+        return 128 + interrupted.signum
     finally:
+        # Also when interrupted while starting: a cancelled CI job leaves nothing behind.
         if not already_up:
             for note in down_app.down(stack.state_dir, []):
                 err.write(f"stackup: {note}\n")
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible_by_sigterm() -> Iterator[None]:
+    """While the stack starts, SIGTERM (a CI job being cancelled) and Ctrl-C end the
+    wait as an exception, so the caller's `finally` still takes the stack down."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise _Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run_command(command: list[str], env: dict[str, str], err: TextIO) -> int:

@@ -11,9 +11,10 @@ from typing import Any
 
 from stackup import oskit, ports, statefile
 from stackup.errors import UsageError
+from stackup.states import FINAL_STATES, READY_STATES, State
 
-READY = {"healthy", "running", "completed"}
-FINAL = {"completed", "failed", "exited"}
+# States that outlast their supervisor: what a dead supervisor recorded still holds.
+ENDED = FINAL_STATES - {State.STOPPED}
 
 
 def collect(
@@ -58,7 +59,7 @@ def _entry(
     if proc is not None and instance and not oskit.carries_marker(proc, instance):
         proc = None  # a reused pid with a matching time is not ours
     state = rec.get("state", "stopped")
-    if not sup_alive and proc is None and state not in FINAL:
+    if not sup_alive and proc is None and state not in ENDED:
         state = "stopped"
     now = time.time()
     started = rec.get("started_at")
@@ -68,12 +69,12 @@ def _entry(
         "pid": proc.pid if proc else None,
         "port": rec.get("port"),
         "health": rec.get("health"),
-        "ready": state in READY,
+        "ready": state in READY_STATES,
         "restarts": rec.get("restarts", 0),
         "exit_code": rec.get("exit_code"),
         "uptime_s": round(now - started, 1) if proc and started else None,
         "started_at": started,
-        "ready_at": rec.get("ready_at") if state in READY else None,
+        "ready_at": rec.get("ready_at") if state in READY_STATES else None,
         "reason": rec.get("reason", ""),
         "port_holder": None,
     }
