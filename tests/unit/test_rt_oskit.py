@@ -222,3 +222,25 @@ def test_describe_names_pid_and_command(children: Children) -> None:
     proc = children.start(["sleep", "30"])
     assert oskit.describe(proc.pid) == f"pid {proc.pid} (sleep 30)"
     assert oskit.describe(None) == "an unknown process"
+
+
+def test_stop_ladder_never_signals_a_group_none_of_its_processes_is_in() -> None:
+    """A stale process-group id (the leader was reaped, the group emptied) may be
+    another process's new session by now: the ladder must not signal it."""
+    import asyncio
+
+    from stackup.process import stop_ladder
+
+    stranger = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        asyncio.run(stop_ladder([], signal.SIGTERM, 0.2, pgid=stranger.pid))
+        assert stranger.poll() is None  # untouched
+        # The same call with the process in the (identity-checked) snapshot stops it.
+        asyncio.run(
+            stop_ladder([psutil.Process(stranger.pid)], signal.SIGTERM, 2, pgid=stranger.pid)
+        )
+        assert stranger.wait(5) == -signal.SIGTERM
+    finally:
+        if stranger.poll() is None:
+            stranger.kill()
+            stranger.wait(5)
