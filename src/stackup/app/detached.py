@@ -36,8 +36,18 @@ def up_detached(
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     supervisor = control.ping(state_dir) or _starting_supervisor(state_dir)
     if supervisor is None:
-        reclaim_leftovers(stack)
-        check_ports_free(stack, selection)
+        try:
+            # Under the supervisor lock, so that no supervisor starting at the same
+            # moment has its fresh state file overwritten by the reclaim.
+            with statedir.supervisor_lock(state_dir):
+                reclaim_leftovers(stack)
+                check_ports_free(stack, selection)
+        except AlreadySupervisedError:
+            # Another `up -d` holds it: its supervisor is about to answer.
+            supervisor = _wait_for_answer(state_dir, time.monotonic() + SPAWN_DEADLINE)
+            if supervisor is None:
+                raise
+    if supervisor is None:
         _spawn_and_wait(stack, state_dir, profiles, port_offset)
     elif supervisor.get("mode") == "foreground":
         raise AlreadySupervisedError(
