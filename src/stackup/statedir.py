@@ -24,14 +24,21 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def supervisor_lock(state_dir: Path) -> Iterator[None]:
-    """Hold the stack's supervisor lock, or raise AlreadySupervisedError (exit 4).
+def supervisor_lock(state_dir: Path, inherited_fd: int | None = None) -> Iterator[int]:
+    """Hold the stack's supervisor lock, or raise AlreadySupervisedError (exit 4);
+    yields the lock's file descriptor.
 
     An flock is released by the kernel when the holder dies, so a killed supervisor
-    never leaves a stale lock behind.
+    never leaves a stale lock behind. It belongs to the open file, not the process:
+    `up -d` passes its descriptor to the supervisor it starts (`inherited_fd`), so
+    the lock is never free between the two and a `down` in that moment waits.
     """
     ensure_private_dir(state_dir)
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = (
+        inherited_fd
+        if inherited_fd is not None
+        else os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    )
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -43,6 +50,21 @@ def supervisor_lock(state_dir: Path) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        yield fd
     finally:
         os.close(fd)
+
+
+def lock_held(state_dir: Path) -> bool:
+    """Is a supervisor (perhaps one still starting) holding this stack's lock?"""
+    try:
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing also releases the lock if we just took it
+    return False

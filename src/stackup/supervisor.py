@@ -108,6 +108,9 @@ class Supervisor:
         return asyncio.create_task(nothing(), name="start (completed)")
 
     async def _bring_up(self, rt: ServiceRuntime) -> None:
+        # Asked for explicitly (up, restart): the restart policy starts afresh.
+        rt.restarts = 0
+        rt.backoff_step = 0
         await self._wait_dependencies(rt)
         await self._launch(rt)
         if not rt.spec.oneshot:
@@ -230,9 +233,20 @@ class Supervisor:
                 rt.backoff_step = 0  # it ran well for a while: this crash starts afresh
             if code is None:  # unhealthy but still running: stop it before the next one
                 await rt.proc.stop(kill_now=self.kill_now)
+            else:  # what the exited instance left behind (a child holding the port)
+                await self._stop_remains(rt)
             why = f"exit code {code}" if code is not None else "unhealthy"
             if not await self._restart(rt, code, why):
                 return
+
+    async def _stop_remains(self, rt: ServiceRuntime) -> None:
+        """Stop the processes an exited instance of `rt` left running: found by our
+        marker, so the next instance does not find its port taken by its predecessor."""
+        marked = await asyncio.to_thread(oskit.marked_processes, self.instance)
+        remains = marked.get(rt.name, [])
+        if remains:
+            spec = rt.spec
+            await stop_ladder(remains, spec.stop_signal, spec.stop_timeout, None, self.kill_now)
 
     async def _restart(self, rt: ServiceRuntime, code: int | None, why: str) -> bool:
         """Restart by policy, with backoff, until a start succeeds (True) or the policy
@@ -376,6 +390,7 @@ class Supervisor:
             if rt.state not in FINAL_STATES or (rt.state == State.COMPLETED and explicit):
                 rt.set_state(State.STOPPED, "stopped")
             return
+        failed = (rt.state, rt.reason) if rt.state == State.FAILED else None
         if running:
             rt.set_state(State.STOPPING, "stopping")
             rt.notice(f"stopping {rt.name}")
@@ -386,7 +401,9 @@ class Supervisor:
             spec = rt.spec
             await stop_ladder(strays, spec.stop_signal, spec.stop_timeout, None, self.kill_now)
         code = rt.exit_code
-        if rt.state not in (State.STOPPED, State.COMPLETED):
+        if failed is not None:
+            rt.set_state(*failed)  # stopping what a failed service left does not undo why
+        elif rt.state not in (State.STOPPED, State.COMPLETED):
             rt.set_state(State.STOPPED, f"stopped (exit code {code})")
         if running:
             rt.notice(f"{rt.name} stopped in {time.monotonic() - began:.2f}s")

@@ -407,3 +407,17 @@ def test_down_during_foreground_start_is_a_clean_stop(stackup, port):
     assert stackup.run("down").returncode == 0
     assert fg.wait() == 0
     assert "failed" not in fg.stdout + fg.stderr
+
+
+def test_down_right_after_up_detached_stops_the_starting_supervisor(stackup, port):
+    from stackup.statedir import lock_held
+
+    three_service_stack(stackup, port)
+    for _ in range(3):
+        starting = stackup.start("up", "-d")
+        # Once `up -d` holds the lock (checking ports, spawning its supervisor), a
+        # `down` must wait for that supervisor and stop it: never report success early.
+        poll(lambda: lock_held(stackup.dir / ".stackup"), timeout=10, interval=0.002)
+        assert stackup.run("down").returncode == 0
+        starting.wait(timeout=30)
+        assert not stackup.leftovers()

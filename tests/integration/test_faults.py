@@ -223,3 +223,22 @@ def test_failed_restarts_count_towards_max_restarts(stackup, port, tmp_path):
     assert "restarting flaky in 1s (failed to start; restart 2/2)" in log
     assert status_of(stackup, "keep")["ready"]  # the supervisor is alive and well
     assert stackup.run("down").returncode == 0
+
+
+def test_restart_stops_what_the_crashed_instance_left_holding_the_port(stackup, port):
+    # A wrapper (`npm`, `sh -c "server & …"`) dies while its server child lingers on
+    # the port: the restart must clear it, or the new instance can never bind.
+    p = port()
+    stackup.write(f"""
+        services:
+          wrapped:
+            command: "{svc('--port', p)} & sleep 0.5; exit 1"
+            port: {p}
+            restart: on-failure
+            max_restarts: 1
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    poll(lambda: status_of(stackup, "wrapped")["restarts"] == 1, 10)
+    healthy = poll(lambda: (s := status_of(stackup, "wrapped"))["state"] == "healthy" and s, 10)
+    assert healthy["port_holder"] is None
+    assert stackup.run("down").returncode == 0

@@ -16,7 +16,6 @@ from stackup.app.reclaim import reclaim_leftovers
 from stackup.config.model import Stack
 from stackup.errors import (
     AlreadySupervisedError,
-    ExitCode,
     PortConflictError,
     StartFailedError,
     UsageError,
@@ -37,23 +36,24 @@ def up_detached(
     supervisor = control.ping(state_dir) or _starting_supervisor(state_dir)
     if supervisor is None:
         try:
-            # Under the supervisor lock, so that no supervisor starting at the same
-            # moment has its fresh state file overwritten by the reclaim.
-            with statedir.supervisor_lock(state_dir):
+            # Under the supervisor lock (no supervisor starting at the same moment has
+            # its fresh state overwritten by the reclaim), which then passes to the
+            # supervisor started here: it is never free in between.
+            with statedir.supervisor_lock(state_dir) as lock_fd:
                 reclaim_leftovers(stack)
                 check_ports_free(stack, selection)
+                daemon = _spawn(stack, state_dir, profiles, port_offset, lock_fd)
+            _wait_for_daemon(state_dir, daemon)
         except AlreadySupervisedError:
             # Another `up -d` holds it: its supervisor is about to answer.
             supervisor = _wait_for_answer(state_dir, time.monotonic() + SPAWN_DEADLINE)
             if supervisor is None:
                 raise
-    if supervisor is None:
-        _spawn_and_wait(stack, state_dir, profiles, port_offset)
-    elif supervisor.get("mode") == "foreground":
+    if supervisor is not None and supervisor.get("mode") == "foreground":
         raise AlreadySupervisedError(
             f"this stack is already supervised by a foreground `up` (pid {supervisor['pid']})"
         )
-    else:
+    elif supervisor is not None:
         _check_same_ports(stack, statefile.read(state_dir))
     # The selection as this command resolved it (its profiles), not the supervisor's.
     response = request_with_progress(
@@ -93,29 +93,31 @@ def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
     return _wait_for_answer(state_dir, time.monotonic() + 5.0)
 
 
-def _spawn_and_wait(
-    stack: Stack, state_dir: Path, profiles: tuple[str, ...], port_offset: int | None
-) -> None:
+def _spawn(
+    stack: Stack, state_dir: Path, profiles: tuple[str, ...], port_offset: int | None,
+    lock_fd: int,
+) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "stackup.daemon", "--file", str(stack.file)]
     for p in profiles:
         args += ["--profile", p]
     if port_offset is not None:
         args += ["--port-offset", str(port_offset)]
+    args += ["--lock-fd", str(lock_fd)]
     with open_private(state_dir / "supervisor.log") as log:
-        daemon = subprocess.Popen(
+        return subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, cwd=stack.root, env=os.environ.copy(),
+            start_new_session=True, close_fds=True, pass_fds=(lock_fd,), cwd=stack.root,
+            env=os.environ.copy(),
         )
+
+
+def _wait_for_daemon(state_dir: Path, daemon: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + SPAWN_DEADLINE
     while time.monotonic() < deadline:
         if control.ping(state_dir) is not None:
             return
         code = daemon.poll()
-        if code == ExitCode.ALREADY_SUPERVISED:
-            # Another `up -d` won the race for the lock: use its supervisor.
-            if _wait_for_answer(state_dir, deadline) is not None:
-                return
-        elif code is not None:
+        if code is not None:
             raise StartFailedError(
                 f"the supervisor exited with code {code}; see {state_dir / 'supervisor.log'}"
             )

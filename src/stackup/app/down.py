@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stackup import control, leftovers, oskit, ports, statefile
+from stackup import control, leftovers, oskit, ports, statedir, statefile
 from stackup.errors import StackupError
 
 SUPERVISOR_EXIT_WAIT = 15.0
@@ -20,13 +20,16 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
     user (dependents also stopped, foreign port holders)."""
     state = statefile.read(state_dir)
     notes: list[str] = []
-    info = control.ping(state_dir)
+    info = control.ping(state_dir) or _starting_supervisor(state_dir)
     if info is not None:
         try:
             response = control.request(state_dir, {"cmd": "stop", "services": names}, None)
         except (control.NotRunning, OSError):
-            # The supervisor died while stopping: finish the job from the state file.
+            # The supervisor died while stopping: finish the job from the state file
+            # (its socket closes a moment before the process is gone: wait for that).
             state = statefile.read(state_dir)
+            sup = (state or {}).get("supervisor") or {}
+            _wait_gone(sup.get("pid"), sup.get("create_time"), timeout=2.0)
             if state is None or statefile.supervisor_alive(state):
                 raise
             asyncio.run(leftovers.stop(state_dir, state, names))
@@ -45,9 +48,23 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
     return notes + foreign_port_notes(statefile.read(state_dir) or state or {}, names)
 
 
-def _wait_gone(pid: int | None, create_time: float | None) -> None:
-    """A full `down` returns once the supervisor itself has exited (bounded)."""
+def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
+    """A supervisor that holds the lock but does not answer yet is still opening its
+    socket (an `up -d` a moment ago): wait for it, so that this `down` stops it."""
     deadline = time.monotonic() + SUPERVISOR_EXIT_WAIT
+    while statedir.lock_held(state_dir) and time.monotonic() < deadline:
+        info = control.ping(state_dir)
+        if info is not None:
+            return info
+        time.sleep(0.02)
+    return None
+
+
+def _wait_gone(
+    pid: int | None, create_time: float | None, timeout: float = SUPERVISOR_EXIT_WAIT
+) -> None:
+    """Wait (bounded) until the supervisor process has exited."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and oskit.same_process(pid, create_time):
         time.sleep(0.005)
 
