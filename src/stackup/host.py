@@ -69,10 +69,12 @@ class Host:
         if self._reaper is not None:
             self._reaper.cancel()
         await self.supervisor.stop()
-        # Let a request being answered (the `down` that asked for this) get its answer.
+        # Let a request being answered (the `down` that asked for this) get its answer,
+        # then stop again: a start that slipped in meanwhile must not outlive us.
         deadline = time.monotonic() + 5.0
         while self.in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        await self.supervisor.stop()
         if self._server is not None:
             self._server.close()
             path = control.socket_path(self.state_dir)
@@ -118,6 +120,8 @@ class Host:
                 return {"ok": True, "mode": self.mode, **self._identity}
             if cmd == "stop":  # never waits for a start: it is how a hanging start ends
                 return await self._stop(names or None)
+            if cmd in ("start", "restart") and self.shutdown.is_set():
+                return {"ok": False, "exit_code": 1, "error": "the stack is being taken down"}
             if cmd in ("start", "restart"):
                 # One start or restart at a time: two at once would cancel each
                 # other's services half-way.
