@@ -18,10 +18,12 @@ import os
 import socket
 import struct
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from stackup import statedir
 from stackup.errors import StackupError
 
 SOCKET_NAME = "control.sock"
@@ -133,3 +135,16 @@ def ping(state_dir: Path) -> dict[str, Any] | None:
     except (NotRunning, OSError, ValueError):
         return None
     return response if response.get("ok") else None
+
+
+def wait_for_starting(state_dir: Path, timeout: float) -> dict[str, Any] | None:
+    """A supervisor that holds the stack's lock but does not answer yet is still
+    opening its socket (an `up -d` a moment ago): wait (bounded) for its answer.
+    Returns None at once when nobody holds the lock."""
+    deadline = time.monotonic() + timeout
+    while statedir.lock_held(state_dir) and time.monotonic() < deadline:
+        info = ping(state_dir)
+        if info is not None:
+            return info
+        time.sleep(0.02)
+    return None

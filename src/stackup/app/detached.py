@@ -33,7 +33,7 @@ def up_detached(
     """Returns the selection once ready; raises StackupError subclasses otherwise."""
     selection = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
-    supervisor = control.ping(state_dir) or _starting_supervisor(state_dir)
+    supervisor = control.ping(state_dir) or control.wait_for_starting(state_dir, 5.0)
     if supervisor is None:
         try:
             # Under the supervisor lock (no supervisor starting at the same moment has
@@ -46,7 +46,7 @@ def up_detached(
             _wait_for_daemon(state_dir, daemon)
         except AlreadySupervisedError:
             # Another `up -d` holds it: its supervisor is about to answer.
-            supervisor = _wait_for_answer(state_dir, time.monotonic() + SPAWN_DEADLINE)
+            supervisor = control.wait_for_starting(state_dir, SPAWN_DEADLINE)
             if supervisor is None:
                 raise
     if supervisor is not None and supervisor.get("mode") == "foreground":
@@ -84,15 +84,6 @@ def _check_same_ports(stack: Stack, state: dict[str, Any] | None) -> None:
             )
 
 
-def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
-    """A supervisor recorded as alive that does not answer yet is still opening its
-    socket (another `up -d` at the same moment): wait for it briefly."""
-    state = statefile.read(state_dir)
-    if not state or not statefile.supervisor_alive(state):
-        return None
-    return _wait_for_answer(state_dir, time.monotonic() + 5.0)
-
-
 def _spawn(
     stack: Stack, state_dir: Path, profiles: tuple[str, ...], port_offset: int | None,
     lock_fd: int,
@@ -123,13 +114,3 @@ def _wait_for_daemon(state_dir: Path, daemon: subprocess.Popen[bytes]) -> None:
             )
         time.sleep(0.01)
     raise StartFailedError(f"the supervisor did not answer within {SPAWN_DEADLINE:g}s")
-
-
-def _wait_for_answer(state_dir: Path, deadline: float) -> dict[str, Any] | None:
-    """Poll the control socket until a supervisor answers (its identity) or `deadline`."""
-    while time.monotonic() < deadline:
-        info = control.ping(state_dir)
-        if info is not None:
-            return info
-        time.sleep(0.02)
-    return None

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stackup import control, leftovers, oskit, ports, statedir, statefile
+from stackup import control, leftovers, oskit, ports, statefile
 from stackup.errors import StackupError
 
 SUPERVISOR_EXIT_WAIT = 15.0
@@ -20,7 +20,9 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
     user (dependents also stopped, foreign port holders)."""
     state = statefile.read(state_dir)
     notes: list[str] = []
-    info = control.ping(state_dir) or _starting_supervisor(state_dir)
+    info = control.ping(state_dir) or control.wait_for_starting(
+        state_dir, SUPERVISOR_EXIT_WAIT
+    )
     if info is not None:
         try:
             response = control.request(state_dir, {"cmd": "stop", "services": names}, None)
@@ -46,18 +48,6 @@ def down(state_dir: Path, names: list[str]) -> list[str]:
     else:
         return []
     return notes + foreign_port_notes(statefile.read(state_dir) or state or {}, names)
-
-
-def _starting_supervisor(state_dir: Path) -> dict[str, Any] | None:
-    """A supervisor that holds the lock but does not answer yet is still opening its
-    socket (an `up -d` a moment ago): wait for it, so that this `down` stops it."""
-    deadline = time.monotonic() + SUPERVISOR_EXIT_WAIT
-    while statedir.lock_held(state_dir) and time.monotonic() < deadline:
-        info = control.ping(state_dir)
-        if info is not None:
-            return info
-        time.sleep(0.02)
-    return None
 
 
 def _wait_gone(
