@@ -198,7 +198,7 @@ def test_concurrent_up_detached_end_with_one_supervisor(stackup, port):
     outs = [r.communicate(timeout=30) for r in runs]
     assert [r.returncode for r in runs] == [0, 0], outs
     supervisors = [
-        p for p in stackup.leftovers() if "stackup.daemon" in " ".join(p.cmdline())
+        p for p in stackup.leftovers() if "stackup.server.daemon" in " ".join(p.cmdline())
     ]
     assert len(supervisors) == 1
     assert stackup.run("down").returncode == 0
@@ -410,7 +410,7 @@ def test_down_during_foreground_start_is_a_clean_stop(stackup, port):
 
 
 def test_down_right_after_up_detached_stops_the_starting_supervisor(stackup, port):
-    from stackup.statedir import lock_held
+    from stackup.server.statedir import lock_held
 
     stackup.write(f"""
         services:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from stackup.config import load_stack
+from stackup.config.graph import select
 from stackup.config.model import Stack
 from stackup.errors import UsageError
 from stackup.export import FORMATS, export
 from stackup.export.common import Ref, Secrets, duration
-from stackup.graph import select
 from tests.unit.test_export_stacks import (
     RICH_ENVIRON,
     RICH_SECRETS,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stackup import graph
+from stackup.config import graph
 from stackup.config.checks import find_cycle
 from stackup.config.model import Dependency, HealthCheck, Service, Stack
 from stackup.errors import UsageError

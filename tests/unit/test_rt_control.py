@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from stackup import control
+from stackup.server import control
 
 
 @pytest.fixture

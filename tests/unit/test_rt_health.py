@@ -16,7 +16,14 @@ import psutil
 import pytest
 
 from stackup.config.model import HealthCheck, Service
-from stackup.health import LogWatch, Prober, ProbeResult, probe_command, probe_http, probe_tcp
+from stackup.engine.probes import (
+    LogWatch,
+    Prober,
+    ProbeResult,
+    probe_command,
+    probe_http,
+    probe_tcp,
+)
 from tests.conftest import free_port
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stackup.events import Notice, OutputLines, StateChanged
-from stackup.logfiles import LogFiles, log_path, stamp
+from stackup.server.logfiles import LogFiles, log_path, stamp
 from stackup.states import State
 
 WHEN = 1_700_000_000.123

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from stackup.app.logs import Follower, last_lines, parse_line, show
-from stackup.logfiles import LogFiles, log_path, stamp
 from stackup.printer import Printer
+from stackup.server.logfiles import LogFiles, log_path, stamp
 
 T0 = 1_700_000_000.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackup.output import MAX_LINE, LineSplitter
+from stackup.engine.lines import MAX_LINE, LineSplitter
 
 PIPE_CHUNK = 64 * 1024  # what a pipe read returns at most
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stackup import ports
+from stackup.system import ports
 from tests.conftest import free_port
 
 LISTEN = (

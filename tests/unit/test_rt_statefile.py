@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from stackup import statefile
+from stackup.server import statefile
 
 
 def me() -> dict[str, object]:

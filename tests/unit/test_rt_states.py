@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from stackup.config.model import HealthCheck, Service
+from stackup.engine.runtime import ServiceRuntime
 from stackup.events import Event, EventBus, StateChanged
-from stackup.runtime import ServiceRuntime
 from stackup.states import State, TransitionError, check_transition
 
 S = State

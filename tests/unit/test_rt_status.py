@@ -14,9 +14,11 @@ from typing import Any
 import psutil
 import pytest
 
-from stackup import oskit, render, statefile
+from stackup import render
 from stackup.app.status import all_ready, collect
 from stackup.errors import UsageError
+from stackup.server import statefile
+from stackup.system import processes
 
 
 class Sleeps:
@@ -106,7 +108,7 @@ def test_a_live_process_without_our_marker_is_not_ours(tmp_path: Path, sleeps: S
 
 def test_a_live_process_with_our_marker_is_reported(tmp_path: Path, sleeps: Sleeps) -> None:
     instance = uuid.uuid4().hex
-    env = {**os.environ, oskit.MARKER_INSTANCE: instance, oskit.MARKER_SERVICE: "web"}
+    env = {**os.environ, processes.MARKER_INSTANCE: instance, processes.MARKER_SERVICE: "web"}
     pid, created = sleeps.start(env)
     statefile.write(tmp_path, {
         "stack": "demo", "instance": instance, "supervisor": {"running": False},

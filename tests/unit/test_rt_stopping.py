@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping
 
-from stackup.stopping import stop_in_reverse_order
+from stackup.engine.stop_order import stop_in_reverse_order
 
 
 class FakeStops:

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stackup import control, graph, statedir, statefile
 from stackup.app.progress import Progress, failure_text, request_with_progress
 from stackup.app.reclaim import reclaim_leftovers
+from stackup.config import graph
 from stackup.config.model import Stack
 from stackup.errors import (
     AlreadySupervisedError,
@@ -20,8 +20,9 @@ from stackup.errors import (
     StartFailedError,
     UsageError,
 )
-from stackup.logfiles import open_private
-from stackup.preflight import check_ports_free
+from stackup.server import control, statedir, statefile
+from stackup.server.logfiles import open_private
+from stackup.system.preflight import check_ports_free
 
 SPAWN_DEADLINE = 15.0  # seconds for a new supervisor to answer its socket
 
@@ -88,7 +89,7 @@ def _spawn(
     stack: Stack, state_dir: Path, profiles: tuple[str, ...], port_offset: int | None,
     lock_fd: int,
 ) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "stackup.daemon", "--file", str(stack.file)]
+    args = [sys.executable, "-m", "stackup.server.daemon", "--file", str(stack.file)]
     for p in profiles:
         args += ["--profile", p]
     if port_offset is not None:

@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stackup import control, leftovers, oskit, ports, statefile
 from stackup.errors import StackupError
+from stackup.server import control, leftovers, statefile
+from stackup.system import ports, processes
 
 SUPERVISOR_EXIT_WAIT = 15.0
 
@@ -55,7 +56,7 @@ def _wait_gone(
 ) -> None:
     """Wait (bounded) until the supervisor process has exited."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and oskit.same_process(pid, create_time):
+    while time.monotonic() < deadline and processes.same_process(pid, create_time):
         time.sleep(0.005)
 
 
@@ -65,8 +66,8 @@ def foreign_port_notes(state: dict[str, Any], names: list[str]) -> list[str]:
               if rec.get("port") and (not names or n in names)}
     notes = []
     for port, holder in sorted(ports.holders(wanted).items()):
-        proc = oskit.process_or_none(holder.pid) if holder.pid else None
-        if proc is not None and state.get("instance") and oskit.carries_marker(
+        proc = processes.process_or_none(holder.pid) if holder.pid else None
+        if proc is not None and state.get("instance") and processes.carries_marker(
             proc, state["instance"]
         ):
             continue

@@ -8,17 +8,18 @@ import sys
 import time
 from typing import TextIO
 
-from stackup import graph, statedir
 from stackup.app.reclaim import reclaim_leftovers
+from stackup.config import graph
 from stackup.config.model import Stack
+from stackup.engine.runtime import ServiceFailure
+from stackup.engine.supervisor import Supervisor
 from stackup.errors import ExitCode
 from stackup.events import EventBus
-from stackup.host import Host
-from stackup.preflight import check_ports_free
 from stackup.printer import Printer
-from stackup.runtime import ServiceFailure
+from stackup.server import statedir
+from stackup.server.supervisor_process import SupervisorProcess
 from stackup.states import State
-from stackup.supervisor import Supervisor
+from stackup.system.preflight import check_ports_free
 
 
 class SignalLatch:
@@ -59,7 +60,7 @@ async def _supervise(
 ) -> int:
     bus = EventBus()
     bus.subscribe(printer)
-    host = Host(stack, bus, "foreground")
+    host = SupervisorProcess(stack, bus, "foreground")
     supervisor = host.supervisor
     latch = SignalLatch(supervisor.kill_now)
     latch.install()

@@ -10,8 +10,8 @@ from collections import deque
 from datetime import datetime
 from pathlib import Path
 
-from stackup.logfiles import log_path
 from stackup.printer import Printer
+from stackup.server.logfiles import log_path
 
 FOLLOW_POLL = 0.1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackup import ports
 from stackup.config.model import Stack
+from stackup.system import ports
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from stackup import control, statefile
+from stackup.server import control, statefile
 from stackup.states import READY_STATES
 
 

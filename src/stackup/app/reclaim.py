@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from stackup import leftovers
 from stackup.config.model import Stack
+from stackup.server import leftovers
 
 
 def reclaim_leftovers(stack: Stack) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackup import control
 from stackup.app.progress import Progress, failure_text, request_with_progress
 from stackup.errors import StackupError, StartFailedError, UsageError
+from stackup.server import control
 
 
 class NotRunningError(StackupError):

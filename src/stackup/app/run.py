@@ -13,12 +13,12 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from stackup import control
 from stackup.app import detached
 from stackup.app import down as down_app
 from stackup.app.progress import Progress
 from stackup.config.model import Stack
 from stackup.errors import StackupError, UsageError
+from stackup.server import control
 
 STACK_NOT_READY = 125
 CANNOT_RUN = 126

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stackup import oskit, ports, statefile
 from stackup.errors import UsageError
+from stackup.server import statefile
 from stackup.states import FINAL_STATES, READY_STATES, State
+from stackup.system import ports, processes
 
 # States that outlast their supervisor: what a dead supervisor recorded still holds.
 ENDED = FINAL_STATES - {State.STOPPED}
@@ -55,8 +56,8 @@ def _default_services(state: dict[str, Any], records: dict[str, dict[str, Any]])
 def _entry(
     name: str, rec: dict[str, Any], sup_alive: bool, instance: str | None
 ) -> dict[str, Any]:
-    proc = oskit.same_process(rec.get("pid"), rec.get("create_time"))
-    if proc is not None and instance and not oskit.carries_marker(proc, instance):
+    proc = processes.same_process(rec.get("pid"), rec.get("create_time"))
+    if proc is not None and instance and not processes.carries_marker(proc, instance):
         proc = None  # a reused pid with a matching time is not ours
     state = rec.get("state", "stopped")
     if not sup_alive and proc is None and state not in ENDED:
@@ -87,7 +88,7 @@ def _add_port_holders(entries: list[dict[str, Any]]) -> None:
         holder = held.get(e["port"]) if e["port"] else None
         if holder is None:
             continue
-        own = {p.pid for p in oskit.tree(e["pid"])} if e["pid"] else set()
+        own = {p.pid for p in processes.tree(e["pid"])} if e["pid"] else set()
         if holder.pid is None or holder.pid not in own:
             e["port_holder"] = holder.to_json()
 

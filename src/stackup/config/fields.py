@@ -10,10 +10,11 @@ import re
 import signal
 from typing import Any
 
+from stackup.naming import SERVICE_NAME
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
 def parse_duration(value: Any) -> float:

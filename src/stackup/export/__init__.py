@@ -32,7 +32,7 @@ __all__ = ["FORMATS", "export"]
 
 def export(stack: Stack, fmt: str, services: list[str]) -> dict[str, str]:
     """The files of `fmt` for the selected `services` (the caller's selection, usually
-    `stackup.graph.select`: default services plus their dependencies)."""
+    `stackup.config.graph.select`: default services plus their dependencies)."""
     exporter = _EXPORTERS.get(fmt)
     if exporter is None:
         raise UsageError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")

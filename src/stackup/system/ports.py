@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from stackup import oskit, sockdiag
+from stackup.system import processes, sockdiag
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def holders(ports: Iterable[int]) -> dict[int, PortHolder]:
         port = conn.laddr.port
         if port not in wanted or (port in found and found[port].pid is not None):
             continue
-        proc = oskit.process_or_none(conn.pid) if conn.pid else None
-        command = oskit.command_line(proc) if proc else "?"
+        proc = processes.process_or_none(conn.pid) if conn.pid else None
+        command = processes.command_line(proc) if proc else "?"
         found[port] = PortHolder(conn.pid if proc else None, command)
     # A listener in another network namespace or hidden from psutil still answers.
     for port in wanted - found.keys():
@@ -95,7 +95,7 @@ def tree_listens_on(pids: Iterable[int], port: int) -> bool:
 
 def _tree_listens_on_psutil(pids: Iterable[int], port: int) -> bool:
     for pid in pids:
-        proc = oskit.process_or_none(pid)
+        proc = processes.process_or_none(pid)
         if proc is None:
             continue
         try:

@@ -14,20 +14,22 @@ from typing import Any
 
 import psutil
 
-from stackup import control, graph, oskit, statefile
+from stackup.config import graph
 from stackup.config.model import Stack
+from stackup.engine.runtime import ServiceFailure, ServiceRuntime
+from stackup.engine.supervisor import Supervisor
 from stackup.errors import StackupError
 from stackup.events import Event, EventBus, StateChanged
-from stackup.logfiles import LogFiles
-from stackup.preflight import check_ports_free
-from stackup.runtime import ServiceFailure, ServiceRuntime
+from stackup.server import control, statefile
+from stackup.server.logfiles import LogFiles
 from stackup.states import READY_STATES, State
-from stackup.supervisor import Supervisor
+from stackup.system import children
+from stackup.system.preflight import check_ports_free
 
 REAP_EVERY = 1.0  # seconds between collecting adopted orphans that exited
 
 
-class Host:
+class SupervisorProcess:
     def __init__(self, stack: Stack, bus: EventBus, mode: str) -> None:
         self.stack = stack
         self.bus = bus
@@ -52,7 +54,7 @@ class Host:
     # ---- lifecycle ------------------------------------------------------------------
 
     async def open(self) -> None:
-        oskit.become_subreaper()
+        children.become_subreaper()
         self._reaper = asyncio.create_task(self._reap_adopted())
         self.write_state()
         self._server = await control.serve(self.state_dir, self.handle)
@@ -62,7 +64,7 @@ class Host:
         service that keeps forking short-lived daemons fills the process table."""
         while True:
             await asyncio.sleep(REAP_EVERY)
-            oskit.reap_adopted_children()
+            children.reap_adopted_children()
 
     async def close(self) -> None:
         """Stop every service, then stop answering, and record that nothing runs."""

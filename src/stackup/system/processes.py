@@ -1,20 +1,19 @@
-"""The only module that signals processes or walks process trees (via psutil).
+"""Processes stackup started: their identity, trees, instance markers and signals.
 
-Every other module asks this one, so the rule "never signal a process stackup did
-not start" is enforced in one place: a process is signalled only when it is a
-descendant of a service stackup spawned, or carries that service's instance marker
-in its environment, and its creation time still matches what was seen.
+The only module that signals processes or walks process trees (via psutil), so the
+rule "never signal a process stackup did not start" is enforced in one place: a
+process is signalled only when it is a descendant of a service stackup spawned, or
+carries that service's instance marker in its environment, and its creation time
+still matches what was seen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
 
 import psutil
 
@@ -23,60 +22,6 @@ import psutil
 # recognisably "ours" — and a process without them never is.
 MARKER_INSTANCE = "STACKUP_INSTANCE"
 MARKER_SERVICE = "STACKUP_SERVICE"
-
-_PR_SET_CHILD_SUBREAPER = 36
-
-# Pids this process spawned through asyncio: asyncio's child watcher reaps them, so
-# the adopted-orphan reaper below must never wait for them. While a spawn is under
-# way its pid is not known yet, so the reaper stays away altogether.
-_spawned: set[int] = set()
-_spawning = 0
-
-T = TypeVar("T")
-
-
-def register_spawned(pid: int) -> None:
-    _spawned.add(pid)
-
-
-def forget_spawned(pid: int) -> None:
-    _spawned.discard(pid)
-
-
-async def spawn_shielded(
-    creation: Awaitable[T], pid_of: Callable[[T], int], kill: Callable[[T], Awaitable[None]]
-) -> T:
-    """Run a subprocess creation that cancellation cannot cut in half.
-
-    Cancelling asyncio's subprocess creation half-way makes it kill the new child and
-    wait for an exit it may never be told about (seen on 3.11): the caller hangs. So
-    the creation is shielded; when the caller is cancelled, the creation finishes,
-    `kill` stops what it started, and then the cancellation goes on.
-    """
-    global _spawning
-    _spawning += 1
-    task = asyncio.ensure_future(creation)
-    try:
-        created = await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            created = await task
-            register_spawned(pid_of(created))
-            await kill(created)
-        raise
-    finally:
-        _spawning -= 1
-    register_spawned(pid_of(created))  # no await since the creation: no reaper ran
-    return created
-
-
-def become_subreaper() -> bool:
-    """Adopt orphaned descendants (Linux), so a grandchild whose parent exited stays in reach."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
 
 
 def is_gone(proc: psutil.Process) -> bool:
@@ -146,17 +91,6 @@ def marked_processes(instance: str) -> dict[str, list[psutil.Process]]:
     return found
 
 
-def describe(proc: psutil.Process | int | None) -> str:
-    """`pid 123 (python -m http.server 8000)` for messages."""
-    if proc is None:
-        return "an unknown process"
-    if isinstance(proc, int):
-        proc = process_or_none(proc) or proc
-        if isinstance(proc, int):
-            return f"pid {proc}"
-    return f"pid {proc.pid} ({command_line(proc)})"
-
-
 def command_line(proc: psutil.Process) -> str:
     try:
         # One line whatever the arguments hold (a `python -c` program has newlines).
@@ -201,48 +135,3 @@ async def wait_gone(
         delay = min(delay * 1.5, 0.05)
         remaining = alive(remaining)
     return remaining
-
-
-def _child_pids() -> list[int]:
-    """Our direct children, from /proc (cheap: no scan of every process)."""
-    me = os.getpid()
-    pids: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{me}/task"):
-            with open(f"/proc/{me}/task/{tid}/children") as f:
-                pids += [int(p) for p in f.read().split()]
-    except OSError:
-        return [c.pid for c in psutil.Process().children()]
-    return pids
-
-
-def adopted_children() -> list[psutil.Process]:
-    """Live children asyncio did not spawn: orphans of the stack's services that we
-    adopted as subreaper (only our own descendants can be reparented to us)."""
-    if _spawning:
-        return []
-    found = []
-    for pid in _child_pids():
-        proc = process_or_none(pid) if pid not in _spawned else None
-        if proc is not None and not is_gone(proc):
-            found.append(proc)
-    return found
-
-
-def reap_adopted_children() -> int:
-    """Reap zombie children asyncio does not own (adopted orphans that exited).
-
-    Never waitpid(-1), which would steal exits from asyncio's child watcher: only
-    specific pids, never one asyncio spawned, and not while a spawn is under way.
-    Returns how many were reaped.
-    """
-    if _spawning:
-        return 0
-    reaped = 0
-    for pid in _child_pids():
-        if pid in _spawned:
-            continue
-        with contextlib.suppress(ChildProcessError, OSError):
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                reaped += 1
-    return reaped

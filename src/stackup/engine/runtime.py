@@ -11,9 +11,9 @@ import time
 from collections import deque
 
 from stackup.config.model import Condition, Service
+from stackup.engine.probes import Prober
+from stackup.engine.service_process import ServiceProcess
 from stackup.events import EventBus, Notice, StateChanged
-from stackup.health import Prober
-from stackup.process import ServiceProcess
 from stackup.states import READY_STATES, State, check_transition
 
 TAIL_LINES = 20

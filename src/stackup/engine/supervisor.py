@@ -17,14 +17,16 @@ import time
 
 import psutil
 
-from stackup import graph, oskit, ports
+from stackup.config import graph
 from stackup.config.model import Service, Stack
+from stackup.engine.probes import LogWatch, Prober, ProbeResult
+from stackup.engine.runtime import ServiceFailure, ServiceRuntime
+from stackup.engine.service_process import ServiceProcess, SpawnError
+from stackup.engine.stop_order import stop_in_reverse_order
 from stackup.events import EventBus, OutputLines
-from stackup.health import LogWatch, Prober, ProbeResult
-from stackup.process import ServiceProcess, SpawnError, stop_ladder
-from stackup.runtime import ServiceFailure, ServiceRuntime
 from stackup.states import FINAL_STATES, State
-from stackup.stopping import stop_in_reverse_order
+from stackup.system import children, ports, processes
+from stackup.system.stopping import stop_ladder
 
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
@@ -35,8 +37,8 @@ def service_environment(service: Service, instance: str) -> dict[str, str]:
     """Inherited environment beneath the stack's, plus the markers that make it ours."""
     env = {**os.environ, **service.env}
     env.setdefault("PYTHONUNBUFFERED", "1")  # otherwise Python holds output in the pipe
-    env[oskit.MARKER_INSTANCE] = instance
-    env[oskit.MARKER_SERVICE] = service.name
+    env[processes.MARKER_INSTANCE] = instance
+    env[processes.MARKER_SERVICE] = service.name
     return env
 
 
@@ -242,7 +244,7 @@ class Supervisor:
     async def _stop_remains(self, rt: ServiceRuntime) -> None:
         """Stop the processes an exited instance of `rt` left running: found by our
         marker, so the next instance does not find its port taken by its predecessor."""
-        marked = await asyncio.to_thread(oskit.marked_processes, self.instance)
+        marked = await asyncio.to_thread(processes.marked_processes, self.instance)
         remains = marked.get(rt.name, [])
         if remains:
             spec = rt.spec
@@ -352,7 +354,7 @@ class Supervisor:
             self._start_tasks.pop(name, None)
             self._watchers.pop(name, None)
         # Descendants that escaped the process tree still carry our instance marker.
-        strays = await asyncio.to_thread(oskit.marked_processes, self.instance)
+        strays = await asyncio.to_thread(processes.marked_processes, self.instance)
         deps = {n: [d.name for d in self.stack.services[n].depends_on] for n in targets}
 
         async def stop_one(name: str) -> None:
@@ -366,14 +368,14 @@ class Supervisor:
             self.selected = []
         elif deselect:
             self.selected = [n for n in self.selected if n not in targets]
-        oskit.reap_adopted_children()
+        children.reap_adopted_children()
 
     async def _stop_stragglers(self) -> None:
         """After a full stop nothing of the stack may remain: orphans we adopted (a
         child that cleared its environment and left its session), and anything still
         carrying our marker if a service's own stop went wrong."""
-        marked = await asyncio.to_thread(oskit.marked_processes, self.instance)
-        found = [*oskit.adopted_children(), *(p for procs in marked.values() for p in procs)]
+        marked = await asyncio.to_thread(processes.marked_processes, self.instance)
+        found = [*children.adopted_children(), *(p for procs in marked.values() for p in procs)]
         if found:
             timeout = max((s.stop_timeout for s in self.stack.services.values()), default=10.0)
             await stop_ladder(found, signal.SIGTERM, timeout, None, self.kill_now)

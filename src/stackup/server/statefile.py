@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from stackup import oskit
+from stackup.system import processes
 
 STATE_FILE = "state.json"
 FORMAT_VERSION = 1
@@ -50,6 +50,6 @@ def read(state_dir: Path) -> dict[str, Any] | None:
 def supervisor_alive(state: dict[str, Any]) -> bool:
     """Is the supervisor that wrote this state still running (same pid, same process)?"""
     sup = state.get("supervisor") or {}
-    return bool(sup.get("running")) and oskit.same_process(
+    return bool(sup.get("running")) and processes.same_process(
         sup.get("pid"), sup.get("create_time")
     ) is not None

@@ -1,4 +1,4 @@
-"""The detached supervisor (`python -m stackup.daemon`), started by `stackup up -d`.
+"""The detached supervisor (`python -m stackup.server.daemon`), started by `stackup up -d`.
 
 It runs in its own session, writes its own log to `.stackup/supervisor.log`, answers
 the control socket and lives exactly as long as something runs: after a full `down`,
@@ -14,19 +14,19 @@ import signal
 import sys
 from pathlib import Path
 
-from stackup import statedir
 from stackup.config import Stack, load_stack
 from stackup.errors import StackupError
 from stackup.events import EventBus, Notice
-from stackup.host import Host
 from stackup.printer import Printer
+from stackup.server import statedir
+from stackup.server.supervisor_process import SupervisorProcess
 
 IDLE_EXIT = 30.0  # seconds without a first start request
 CHECK_EVERY = 0.25  # seconds between "does anything still run?" checks
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="stackup.daemon")
+    p = argparse.ArgumentParser(prog="stackup.server.daemon")
     p.add_argument("--file", type=Path, required=True)
     p.add_argument("--profile", action="append", default=[])
     p.add_argument("--port-offset", type=int, default=None)
@@ -51,7 +51,7 @@ async def run(stack: Stack) -> int:
     printer = Printer(list(stack.services), sys.stdout, colour=False)
     # supervisor.log gets stackup's own lines; service output goes to logs/<name>.log.
     bus.subscribe(lambda event: printer(event) if isinstance(event, Notice) else None)
-    host = Host(stack, bus, "detached")
+    host = SupervisorProcess(stack, bus, "detached")
     loop = asyncio.get_running_loop()
     signals = 0
 
@@ -72,7 +72,7 @@ async def run(stack: Stack) -> int:
     return 0
 
 
-async def _live_while_something_runs(host: Host) -> None:
+async def _live_while_something_runs(host: SupervisorProcess) -> None:
     waited = 0.0
     while not host.shutdown.is_set():
         try:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from stackup import ports
 from stackup.config.model import Stack
 from stackup.errors import PortConflictError
+from stackup.system import ports
 
 
 def check_ports_free(stack: Stack, selected: list[str]) -> None:

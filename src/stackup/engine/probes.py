@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from stackup import oskit
 from stackup.config.model import HealthCheck, Service
+from stackup.system import children, processes
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
@@ -120,11 +120,11 @@ async def probe_command(
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
 
     async def kill(created: asyncio.subprocess.Process) -> None:
-        oskit.signal_group(created.pid, signal.SIGKILL)
+        processes.signal_group(created.pid, signal.SIGKILL)
         await created.wait()
 
     try:
-        proc = await oskit.spawn_shielded(
+        proc = await children.spawn_shielded(
             asyncio.create_subprocess_exec(*argv, **kwargs), lambda p: p.pid, kill
         )
     except OSError as exc:
@@ -133,15 +133,15 @@ async def probe_command(
         async with asyncio.timeout(timeout):
             _, err = await proc.communicate()
     except TimeoutError:
-        oskit.signal_group(proc.pid, signal.SIGKILL)
+        processes.signal_group(proc.pid, signal.SIGKILL)
         await proc.wait()
         return ProbeResult(False, f"check command timed out after {timeout:g}s")
     finally:
         # No child outlives its task: a cancelled probe still kills and reaps its process.
         if proc.returncode is None:
-            oskit.signal_group(proc.pid, signal.SIGKILL)
+            processes.signal_group(proc.pid, signal.SIGKILL)
             await asyncio.shield(proc.wait())
-        oskit.forget_spawned(proc.pid)
+        children.forget_spawned(proc.pid)
     if proc.returncode == 0:
         return ProbeResult(True, "check command exited 0")
     tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []

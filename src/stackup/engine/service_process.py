@@ -1,10 +1,5 @@
-"""One service's OS process: spawn it in its own session, relay its output, stop it.
-
-The stop ladder lives here and only here: stop signal to the process group (and to
-descendants that left it), a bounded wait, then SIGKILL to everything that was found
-before the first signal, then a bounded wait. Ctrl-C, SIGTERM, fail-fast and tests
-all use it.
-"""
+"""One service's OS process: spawn it in its own session, relay its output, stop it
+(through the one stop ladder, `system.stopping.stop_ladder`)."""
 
 from __future__ import annotations
 
@@ -17,11 +12,10 @@ from collections.abc import Callable
 
 import psutil
 
-from stackup import oskit
 from stackup.config.model import Service
-from stackup.output import LineSplitter
-
-KILL_WAIT = 2.0  # after SIGKILL; the kernel needs milliseconds, a D-state process longer
+from stackup.engine.lines import LineSplitter
+from stackup.system import children, processes
+from stackup.system.stopping import stop_ladder
 
 
 class SpawnError(Exception):
@@ -107,11 +101,11 @@ class ServiceProcess:
         protocol = _ServiceProtocol(self.on_output)
 
         async def kill(created: tuple[asyncio.SubprocessTransport, object]) -> None:
-            oskit.signal_group(created[0].get_pid(), signal.SIGKILL)
+            processes.signal_group(created[0].get_pid(), signal.SIGKILL)
             await protocol.exited
 
         try:
-            transport, _ = await oskit.spawn_shielded(
+            transport, _ = await children.spawn_shielded(
                 loop.subprocess_exec(
                     lambda: protocol,
                     *argv,
@@ -131,8 +125,8 @@ class ServiceProcess:
         self._protocol = protocol
         self.pid = transport.get_pid()
         self.started_at = time.time()
-        self._leader = oskit.process_or_none(self.pid)
-        protocol.exited.add_done_callback(lambda _: oskit.forget_spawned(self.pid or 0))
+        self._leader = processes.process_or_none(self.pid)
+        protocol.exited.add_done_callback(lambda _: children.forget_spawned(self.pid or 0))
 
     @property
     def create_time(self) -> float | None:
@@ -171,9 +165,9 @@ class ServiceProcess:
     def _tree(self) -> list[psutil.Process]:
         """The leader and its descendants, if the leader is still *our* process: once
         it has exited its pid may belong to anyone, so the pid alone is never used."""
-        if self._leader is None or self.returncode is not None or oskit.is_gone(self._leader):
+        if self._leader is None or self.returncode is not None or processes.is_gone(self._leader):
             return []
-        return oskit.tree(self._leader.pid)
+        return processes.tree(self._leader.pid)
 
     async def stop(
         self,
@@ -193,44 +187,3 @@ class ServiceProcess:
             procs, self.service.stop_signal, self.service.stop_timeout, self.pid, kill_now
         )
         return await self.wait()
-
-
-async def stop_ladder(
-    procs: list[psutil.Process],
-    stop_signal: int,
-    stop_timeout: float,
-    pgid: int | None = None,
-    kill_now: asyncio.Event | None = None,
-) -> list[psutil.Process]:
-    """The one stop ladder: signal → bounded wait → SIGKILL → bounded wait.
-
-    The stop signal goes to the process group and to every process that left it; the
-    SIGKILL to the group and to every process of the snapshot still alive. Returns
-    what survived even SIGKILL (normally nothing).
-    """
-    procs = oskit.alive({p.pid: p for p in procs}.values())
-    # Signal the group only while one of our (identity-checked) processes is in it:
-    # the kernel keeps a group id from being reused while it has members, but an
-    # empty group's id may already be some other process's new session.
-    if pgid is not None and not any(_pgid(p) == pgid for p in procs):
-        pgid = None
-    if not procs:
-        return []
-    if kill_now is None or not kill_now.is_set():
-        if pgid is not None:
-            oskit.signal_group(pgid, stop_signal)
-        oskit.signal_processes([p for p in procs if _pgid(p) != pgid], stop_signal)
-        procs = await oskit.wait_gone(procs, stop_timeout, kill_now)
-    if procs:
-        if pgid is not None:
-            oskit.signal_group(pgid, signal.SIGKILL)
-        oskit.signal_processes(procs, signal.SIGKILL)
-        procs = await oskit.wait_gone(procs, KILL_WAIT)
-    return procs
-
-
-def _pgid(proc: psutil.Process) -> int | None:
-    try:
-        return os.getpgid(proc.pid)
-    except (ProcessLookupError, PermissionError):
-        return None

@@ -1,4 +1,4 @@
-"""oskit and process.stop_ladder with real processes this test starts (and always ends)."""
+"""system.processes and the stop ladder with real processes this test starts (and always ends)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from stackup import oskit
-from stackup.process import stop_ladder
+from stackup.system import processes
+from stackup.system.stopping import stop_ladder
 from tests.conftest import poll
 
 IGNORE_TERM = (
@@ -51,7 +51,7 @@ class Children:
 
     def adopt_tree(self, pid: int) -> list[psutil.Process]:
         """Remember a tree's descendants, so a grandchild is killed even if it escaped."""
-        procs = oskit.tree(pid)
+        procs = processes.tree(pid)
         self.others += procs[1:]
         return procs
 
@@ -92,7 +92,7 @@ def wait_tree(pid: int, size: int) -> None:
     """
 
     def ready() -> bool:
-        procs = oskit.tree(pid)
+        procs = processes.tree(pid)
         with contextlib.suppress(psutil.Error):
             return len(procs) == size and all(p.name() == "sleep" for p in procs[1:])
         return False
@@ -110,7 +110,7 @@ def test_sleep_tree_in_its_own_session_stops_on_sigterm(children: Children) -> N
     assert left == []
     assert time.monotonic() - started < 4.0  # SIGTERM sufficed; no SIGKILL wait
     assert leader.wait(5) == 143  # it got the SIGTERM (its trap exits 143)
-    assert all(oskit.is_gone(p) for p in procs)
+    assert all(processes.is_gone(p) for p in procs)
 
 
 def test_a_child_that_left_the_group_is_stopped_from_the_snapshot(children: Children) -> None:
@@ -122,7 +122,7 @@ def test_a_child_that_left_the_group_is_stopped_from_the_snapshot(children: Chil
     assert len(escaped) == 1
     left = asyncio.run(stop_ladder(procs, signal.SIGTERM, 5.0, pgid=leader.pid))
     assert left == []
-    assert oskit.is_gone(escaped[0])
+    assert processes.is_gone(escaped[0])
 
 
 def test_a_process_ignoring_sigterm_is_killed_after_the_bounded_wait(
@@ -130,7 +130,7 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_bounded_wait(
 ) -> None:
     proc = children.start([sys.executable, "-c", IGNORE_TERM], stdout=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-    procs = oskit.tree(proc.pid)
+    procs = processes.tree(proc.pid)
     started = time.monotonic()
     left = asyncio.run(stop_ladder(procs, signal.SIGTERM, 0.3, pgid=proc.pid))
     elapsed = time.monotonic() - started
@@ -144,7 +144,7 @@ def test_kill_now_skips_the_stop_signal(children: Children) -> None:
     kill = asyncio.Event()
     kill.set()
     started = time.monotonic()
-    left = asyncio.run(stop_ladder(oskit.tree(proc.pid), signal.SIGTERM, 10.0, proc.pid, kill))
+    left = asyncio.run(stop_ladder(processes.tree(proc.pid), signal.SIGTERM, 10.0, proc.pid, kill))
     assert left == []
     assert time.monotonic() - started < 3.0
     assert proc.wait(5) == -signal.SIGKILL
@@ -159,45 +159,45 @@ def test_tree_lists_the_process_and_its_descendants(children: Children) -> None:
     wait_tree(leader.pid, 2)
     pids = [p.pid for p in children.adopt_tree(leader.pid)]
     assert pids[0] == leader.pid and len(pids) == 2
-    assert oskit.tree(2**22 + 12345) == []
+    assert processes.tree(2**22 + 12345) == []
 
 
 def test_same_process_checks_the_create_time(children: Children) -> None:
     proc = children.start(["sleep", "30"])
     created = psutil.Process(proc.pid).create_time()
-    found = oskit.same_process(proc.pid, created)
+    found = processes.same_process(proc.pid, created)
     assert found is not None and found.pid == proc.pid
-    assert oskit.same_process(proc.pid, created + 1.0) is None
-    assert oskit.same_process(proc.pid, None) is None
-    assert oskit.same_process(None, created) is None
+    assert processes.same_process(proc.pid, created + 1.0) is None
+    assert processes.same_process(proc.pid, None) is None
+    assert processes.same_process(None, created) is None
 
 
 def test_marked_processes_finds_only_processes_with_the_instance_marker(
     children: Children,
 ) -> None:
     instance = uuid.uuid4().hex
-    env = {**os.environ, oskit.MARKER_INSTANCE: instance, oskit.MARKER_SERVICE: "x"}
+    env = {**os.environ, processes.MARKER_INSTANCE: instance, processes.MARKER_SERVICE: "x"}
     marked = children.start(["sleep", "30"], env=env)
     plain = children.start(["sleep", "30"])
-    found = poll(lambda: oskit.marked_processes(instance))
+    found = poll(lambda: processes.marked_processes(instance))
     assert isinstance(found, dict)
     assert list(found) == ["x"]
     assert [p.pid for p in found["x"]] == [marked.pid]
-    assert oskit.carries_marker(psutil.Process(marked.pid), instance)
-    assert not oskit.carries_marker(psutil.Process(plain.pid), instance)
-    assert oskit.marked_processes(uuid.uuid4().hex) == {}
+    assert processes.carries_marker(psutil.Process(marked.pid), instance)
+    assert not processes.carries_marker(psutil.Process(plain.pid), instance)
+    assert processes.marked_processes(uuid.uuid4().hex) == {}
 
 
 def test_is_gone_is_true_for_an_unreaped_zombie(children: Children) -> None:
     proc = children.start(["sleep", "30"])
     ps = psutil.Process(proc.pid)
-    assert not oskit.is_gone(ps)
+    assert not processes.is_gone(ps)
     os.kill(proc.pid, signal.SIGKILL)  # not waited for: it stays a zombie
     poll(lambda: ps.status() == psutil.STATUS_ZOMBIE)
     assert ps.is_running()  # psutil alone still calls it running
-    assert oskit.is_gone(ps)
-    assert oskit.alive([ps]) == []
-    assert oskit.same_process(proc.pid, ps.create_time()) is None
+    assert processes.is_gone(ps)
+    assert processes.alive([ps]) == []
+    assert processes.same_process(proc.pid, ps.create_time()) is None
     assert proc.wait(5) == -signal.SIGKILL  # reaped here
 
 
@@ -206,22 +206,21 @@ def test_wait_gone_returns_survivors_at_the_deadline_or_on_interrupt(
 ) -> None:
     proc = children.start(["sleep", "30"])
     ps = psutil.Process(proc.pid)
-    assert asyncio.run(oskit.wait_gone([ps], 0.05)) == [ps]
+    assert asyncio.run(processes.wait_gone([ps], 0.05)) == [ps]
 
     async def interrupted() -> list[psutil.Process]:
         stop = asyncio.Event()
         stop.set()
-        return await oskit.wait_gone([ps], 30.0, stop)
+        return await processes.wait_gone([ps], 30.0, stop)
 
     started = time.monotonic()
     assert asyncio.run(interrupted()) == [ps]
     assert time.monotonic() - started < 2.0
 
 
-def test_describe_names_pid_and_command(children: Children) -> None:
+def test_command_line_is_one_line(children: Children) -> None:
     proc = children.start(["sleep", "30"])
-    assert oskit.describe(proc.pid) == f"pid {proc.pid} (sleep 30)"
-    assert oskit.describe(None) == "an unknown process"
+    assert processes.command_line(psutil.Process(proc.pid)) == "sleep 30"
 
 
 def test_stop_ladder_never_signals_a_group_none_of_its_processes_is_in() -> None:
@@ -229,7 +228,7 @@ def test_stop_ladder_never_signals_a_group_none_of_its_processes_is_in() -> None
     another process's new session by now: the ladder must not signal it."""
     import asyncio
 
-    from stackup.process import stop_ladder
+    from stackup.system.stopping import stop_ladder
 
     stranger = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:

@@ -8,10 +8,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from stackup import graph, oskit, statefile
-from stackup.process import stop_ladder
+from stackup.config import graph
+from stackup.engine.stop_order import stop_in_reverse_order
+from stackup.server import statefile
 from stackup.states import State
-from stackup.stopping import stop_in_reverse_order
+from stackup.system import processes
+from stackup.system.stopping import stop_ladder
 
 
 async def stop(state_dir: Path, state: dict[str, Any], names: list[str]) -> int:
@@ -23,7 +25,7 @@ async def stop(state_dir: Path, state: dict[str, Any], names: list[str]) -> int:
     if not instance:
         return 0
     records: dict[str, dict[str, Any]] = state.get("services", {})
-    marked = await asyncio.to_thread(oskit.marked_processes, instance)
+    marked = await asyncio.to_thread(processes.marked_processes, instance)
     recorded = {n: list(r.get("depends_on", [])) for n, r in records.items()}
     # As with a supervisor: what depends on a stopped service stops too, first.
     targets = graph.with_dependents(recorded, names) if names else sorted(
@@ -37,10 +39,10 @@ async def stop(state_dir: Path, state: dict[str, Any], names: list[str]) -> int:
         nonlocal found
         rec = records.get(name, {})
         procs = list(marked.get(name, []))
-        leader = oskit.same_process(rec.get("pid"), rec.get("create_time"))
+        leader = processes.same_process(rec.get("pid"), rec.get("create_time"))
         pgid = None
-        if leader is not None and oskit.carries_marker(leader, instance):
-            procs += oskit.tree(leader.pid)  # includes children that cleared their env
+        if leader is not None and processes.carries_marker(leader, instance):
+            procs += processes.tree(leader.pid)  # includes children that cleared their env
             pgid = leader.pid
         found += len({p.pid for p in procs})
         await stop_ladder(

@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from stackup import statedir
 from stackup.errors import StackupError
+from stackup.server import statedir
 
 SOCKET_NAME = "control.sock"
 MAX_SOCKET_PATH = 100

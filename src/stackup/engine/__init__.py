@@ -1,0 +1,1 @@
+"""The asyncio supervisor: one runner per service, probes, output lines, reverse-order stop."""

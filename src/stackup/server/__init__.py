@@ -1,0 +1,1 @@
+"""The supervisor process: host, daemon, control socket, state, log files, leftovers."""
