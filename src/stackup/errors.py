@@ -55,6 +55,10 @@ class AlreadySupervisedError(StackupError):
     exit_code = ExitCode.ALREADY_SUPERVISED
 
 
+class NotRunningError(StackupError):
+    """No supervisor answers for this stack (exit 1)."""
+
+
 class StartFailedError(StackupError):
     """`up` could not bring the stack up; the message says which service and why."""
 

@@ -72,11 +72,18 @@ def _exit(code: int | None) -> str:
     return str(code)
 
 
+def holder_text(pid: int | None, command: str) -> str:
+    """Who holds a port, the one way every message says it."""
+    if pid is None:
+        return "a process of another user"
+    return f"pid {pid} ({command})"
+
+
 def status_table(status: dict[str, Any]) -> str:
     rows = []
     for s in status["services"]:
         holder = s.get("port_holder")
-        held = f"port held by pid {holder['pid']} ({holder['command']})" if holder else ""
+        held = f"port held by {holder_text(holder['pid'], holder['command'])}" if holder else ""
         # Why a service is not ready is worth a column; "healthy" needs no comment.
         note = held or ("" if s["ready"] or s["state"] == "stopped" else s.get("reason", ""))
         rows.append([
@@ -89,6 +96,8 @@ def status_table(status: dict[str, Any]) -> str:
         f"supervisor pid {sup['pid']} ({sup.get('mode')})" if sup["running"]
         else "no supervisor running"
     )
+    if sup.get("note"):
+        head += f"; {sup['note']}"
     body = table(
         ["SERVICE", "STATE", "PID", "PORT", "HEALTH", "UPTIME", "RESTARTS", "EXIT", "NOTE"],
         rows,
@@ -104,3 +113,20 @@ def ready_table(rows: Sequence[Any], selection: Sequence[str]) -> str:
         r = by_name.get(name)
         out.append([name, r.port if r else "-", r.url if r else ""])
     return table(["SERVICE", "PORT", "URL"], out)
+
+
+def plural(count: int, word: str) -> str:
+    """`1 line`, `3 lines`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def failure_text(failure: dict[str, Any]) -> str:
+    """Why a start failed in one line, then the service's last lines: the one text
+    every path reports a failure with (foreground, `up -d`, `restart`, `run`)."""
+    service = failure.get("service", "?")
+    text = f"{service} {failure.get('reason', 'failed')}"
+    tail = failure.get("tail") or []
+    if tail:
+        text += f"\nstackup: last {plural(len(tail), 'line')} of {service}:\n"
+        text += "\n".join(f"  {service} | {line}" for line in tail)
+    return text

@@ -333,7 +333,9 @@ def test_down_during_up_detached_ends_both_cleanly(stackup, port):
     assert not stackup.leftovers()
 
 
-def test_up_after_supervisor_was_killed_reclaims_its_leftovers(stackup, port, tmp_path):
+def test_up_fresh_after_supervisor_was_killed_reclaims_its_leftovers(stackup, port, tmp_path):
+    """`up -d --fresh` keeps the behaviour from before adoption: stop everything left,
+    start anew (a plain `up -d` adopts instead: test_takeover.py)."""
     pidfile = tmp_path / "pids"
     stackup.write(f"""
         services:
@@ -345,7 +347,7 @@ def test_up_after_supervisor_was_killed_reclaims_its_leftovers(stackup, port, tm
     os.kill(status["supervisor"]["pid"], signal.SIGKILL)
     poll(lambda: is_gone(status["supervisor"]["pid"]))
     old = [int(x) for x in pidfile.read_text().split()]
-    again = stackup.run("up", "-d")
+    again = stackup.run("up", "-d", "--fresh")
     assert again.returncode == 0, again.stderr
     assert "left running by an earlier stackup whose supervisor died" in again.stderr
     assert all(is_gone(p) for p in old)  # the worker (no port) too, escaped child included

@@ -166,8 +166,9 @@ def test_crash_is_seen_while_a_child_still_holds_the_output_pipe(stackup, port):
 
 def test_adopted_orphans_are_reaped_and_stopped(stackup, port):
     # A service forking short-lived daemons: their zombies must not pile up under the
-    # supervisor; and a child that cleared its environment, left the session and was
-    # orphaned (so no tree walk and no marker finds it) must still be stopped by `down`.
+    # stack's subreaper (the output keeper, every service's parent); and a child that
+    # cleared its environment, left the session and was orphaned (so no tree walk and
+    # no marker finds it) must still be stopped by `down`.
     stackup.write(f"""
         services:
           forker:
@@ -179,8 +180,8 @@ def test_adopted_orphans_are_reaped_and_stopped(stackup, port):
           keep: {{command: "{svc()}", port: {port()}}}
         """)
     assert stackup.run("up", "-d").returncode == 0
-    pid = json.loads(stackup.run("status", "--json").stdout)["supervisor"]["pid"]
-    supervisor = psutil.Process(pid)
+    state = json.loads((stackup.dir / ".stackup" / "state.json").read_text())
+    supervisor = psutil.Process(state["keeper"]["pid"])
 
     def adopted_sleep() -> list[psutil.Process]:
         return [c for c in supervisor.children()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import stat
 import subprocess
@@ -154,7 +155,9 @@ def test_sigterm_ignoring_service_is_killed_after_stop_timeout(stackup, port):
     run.wait_for(r"all 1 services ready")
     run.signal(signal.SIGINT)
     assert run.wait() == 0
-    assert "stubborn stopped" in run.stdout
+    # It outlived its stop_timeout: said as what it was, not as a stop (issue 11.5).
+    assert re.search(r"stubborn killed \(SIGKILL\) after 0\.\ds", run.stdout), run.stdout
+    assert "stubborn stopped" not in run.stdout
 
 
 def test_second_ctrl_c_kills_at_once(stackup, port):
@@ -171,6 +174,8 @@ def test_second_ctrl_c_kills_at_once(stackup, port):
     run.wait_for(r"stopping stubborn")
     run.signal(signal.SIGINT)
     assert run.wait(timeout=10) == 0  # far sooner than the 60 s stop_timeout
+    # The output says what the second Ctrl-C did (issue 7).
+    assert "stubborn killed (SIGKILL): asked to kill at once" in run.stdout, run.stdout
 
 
 def test_port_held_by_another_process_exits_3_and_leaves_it_alone(stackup, port, tmp_path):

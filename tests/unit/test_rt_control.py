@@ -149,7 +149,7 @@ def test_the_server_keeps_serving_after_a_bad_request(short_dir: Path) -> None:
 
 
 def test_request_without_a_socket_raises_not_running(short_dir: Path) -> None:
-    with pytest.raises(control.NotRunning):
+    with pytest.raises(control.NotRunningError):
         control.request(short_dir, {"cmd": "ping"})
 
 
@@ -157,7 +157,7 @@ def test_request_to_a_dead_socket_raises_not_running(short_dir: Path) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(control.socket_path(short_dir)))
     sock.close()  # the file stays, nobody listens: a killed supervisor's socket
-    with pytest.raises(control.NotRunning):
+    with pytest.raises(control.NotRunningError):
         control.request(short_dir, {"cmd": "ping"})
 
 

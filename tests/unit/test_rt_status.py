@@ -19,6 +19,7 @@ from stackup.app.status import all_ready, collect
 from stackup.errors import UsageError
 from stackup.server import statefile
 from stackup.system import processes
+from tests.conftest import poll
 
 
 class Sleeps:
@@ -32,7 +33,10 @@ class Sleeps:
             ["sleep", "30"], env=env, stdin=subprocess.DEVNULL, start_new_session=True
         )
         self.procs.append(proc)
-        return proc.pid, psutil.Process(proc.pid).create_time()
+        ps = psutil.Process(proc.pid)
+        # Right after exec, /proc/<pid>/environ can still read empty for a moment.
+        poll(lambda: ps.cmdline() == ["sleep", "30"], timeout=5)
+        return proc.pid, ps.create_time()
 
     def cleanup(self) -> None:
         for proc in self.procs:

@@ -220,7 +220,9 @@ def test_wait_gone_returns_survivors_at_the_deadline_or_on_interrupt(
 
 def test_command_line_is_one_line(children: Children) -> None:
     proc = children.start(["sleep", "30"])
-    assert processes.command_line(psutil.Process(proc.pid)) == "sleep 30"
+    ps = psutil.Process(proc.pid)
+    poll(lambda: ps.cmdline(), timeout=5)  # empty for a moment right after exec
+    assert processes.command_line(ps) == "sleep 30"
 
 
 def test_stop_ladder_never_signals_a_group_none_of_its_processes_is_in() -> None:

@@ -1,48 +1,43 @@
 """`stackup up -d`: make sure a detached supervisor runs, ask it to start the
-selection, show progress from the state file while it works, and report."""
+selection, show progress from its stream while it works, and report."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from stackup.app.progress import Progress, failure_text, request_with_progress
-from stackup.app.reclaim import reclaim_leftovers
+from stackup.app.progress import Progress, request_with_progress
+from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
-from stackup.errors import (
-    AlreadySupervisedError,
-    PortConflictError,
-    StartFailedError,
-    UsageError,
-)
+from stackup.errors import AlreadySupervisedError, StartFailedError, UsageError
+from stackup.polling import poll_until
 from stackup.server import control, statedir, statefile
 from stackup.server.logfiles import open_private
-from stackup.system.preflight import check_ports_free
 
 SPAWN_DEADLINE = 15.0  # seconds for a new supervisor to answer its socket
+EXIT_DEADLINE = 15.0  # seconds for a supervisor whose first start failed to be gone
 
 
 def up_detached(
     stack: Stack, names: list[str], profiles: tuple[str, ...], port_offset: int | None,
-    progress: Progress,
+    progress: Progress, fresh: bool = False, notes: TextIO | None = None,
 ) -> list[str]:
     """Returns the selection once ready; raises StackupError subclasses otherwise."""
     selection = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     supervisor = control.ping(state_dir) or control.wait_for_starting(state_dir, 5.0)
+    daemon: subprocess.Popen[bytes] | None = None
     if supervisor is None:
         try:
             # Under the supervisor lock (no supervisor starting at the same moment has
-            # its fresh state overwritten by the reclaim), which then passes to the
-            # supervisor started here: it is never free in between.
+            # its fresh state overwritten), which then passes to the supervisor started
+            # here: it is never free in between.
             with statedir.supervisor_lock(state_dir) as lock_fd:
-                reclaim_leftovers(stack)
-                check_ports_free(stack, selection)
+                prepare_start(stack, selection, fresh)
                 daemon = _spawn(stack, state_dir, profiles, port_offset, lock_fd)
             _wait_for_daemon(state_dir, daemon)
         except AlreadySupervisedError:
@@ -60,22 +55,29 @@ def up_detached(
     response = request_with_progress(
         state_dir, {"cmd": "start", "services": selection}, selection, progress
     )
-    if response.get("ok"):
-        return selection
-    code = int(response.get("exit_code", 1))
-    failure = response.get("failure")
-    if failure:
-        raise StartFailedError(failure_text(failure))
-    error = str(response.get("error", "the supervisor refused the request"))
-    raise {2: UsageError, 3: PortConflictError, 4: AlreadySupervisedError}.get(
-        code, StartFailedError
-    )(error)
+    if not response.get("ok") and daemon is not None:
+        # The supervisor this command started has nothing left to run: it ends, and
+        # this command returns only once it has.
+        poll_until(lambda: daemon.poll() is not None, EXIT_DEADLINE)
+    control.raise_for(response)
+    _say_takeover(response.get("takeover") or {}, notes or sys.stderr)
+    return selection
 
 
-def _check_same_ports(stack: Stack, state: dict[str, Any] | None) -> None:
+def _say_takeover(takeover: dict[str, Any], out: TextIO) -> None:
+    """What a new supervisor did with the services a dead one left running."""
+    adopted = takeover.get("adopted") or []
+    if adopted:
+        out.write(f"stackup: adopted {', '.join(adopted)}: still running from a "
+                  "supervisor that died (same pids)\n")
+    for name, why in (takeover.get("restarted") or {}).items():
+        out.write(f"stackup: {name} could not be adopted ({why}); started afresh\n")
+
+
+def _check_same_ports(stack: Stack, state: statefile.StackState | None) -> None:
     """A running stack keeps the ports it was started with (an offset, or a variable
     such as DB_PORT, changed since would make this command's table lie)."""
-    records = (state or {}).get("services", {})
+    records = (state or {}).get("services") or {}
     for name, svc in stack.services.items():
         running = records.get(name, {}).get("port", svc.port)
         if running != svc.port:
@@ -104,14 +106,20 @@ def _spawn(
 
 
 def _wait_for_daemon(state_dir: Path, daemon: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SPAWN_DEADLINE
-    while time.monotonic() < deadline:
+    exited: list[int] = []
+
+    def answered() -> bool:
         if control.ping(state_dir) is not None:
-            return
+            return True
         code = daemon.poll()
         if code is not None:
-            raise StartFailedError(
-                f"the supervisor exited with code {code}; see {state_dir / 'supervisor.log'}"
-            )
-        time.sleep(0.01)
-    raise StartFailedError(f"the supervisor did not answer within {SPAWN_DEADLINE:g}s")
+            exited.append(code)
+            return True
+        return False
+
+    if not poll_until(answered, SPAWN_DEADLINE, first=0.005, cap=0.01):
+        raise StartFailedError(f"the supervisor did not answer within {SPAWN_DEADLINE:g}s")
+    if exited:
+        raise StartFailedError(
+            f"the supervisor exited with code {exited[0]}; see {state_dir / 'supervisor.log'}"
+        )

@@ -3,54 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
 from typing import TextIO
 
-from stackup.app.reclaim import reclaim_leftovers
+from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
 from stackup.engine.runtime import ServiceFailure
-from stackup.engine.supervisor import Supervisor
 from stackup.errors import ExitCode
 from stackup.events import EventBus
 from stackup.printer import Printer
+from stackup.render import failure_text
 from stackup.server import statedir
+from stackup.server.signals import SignalLatch
 from stackup.server.supervisor_process import SupervisorProcess
 from stackup.states import State
-from stackup.system.preflight import check_ports_free
-
-
-class SignalLatch:
-    """Signal handlers only record: the first SIGINT/SIGTERM asks for a stop, the second
-    for an immediate kill. The supervisor's loop acts on the events."""
-
-    def __init__(self, kill_now: asyncio.Event) -> None:
-        self.stop = asyncio.Event()
-        self.kill_now = kill_now
-        self.count = 0
-
-    def install(self) -> None:
-        loop = asyncio.get_running_loop()
-        # SIGHUP too: a closed terminal must stop the stack, not orphan it.
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(sig, self._record)
-
-    def _record(self) -> None:
-        self.count += 1
-        (self.kill_now if self.count > 1 else self.stop).set()
 
 
 def up_foreground(
-    stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None
+    stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None,
+    fresh: bool = False,
 ) -> int:
     """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended."""
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
-        reclaim_leftovers(stack)
-        check_ports_free(stack, selected)
+        prepare_start(stack, selected, fresh)
         printer = Printer(selected, stream or sys.stdout, colour)
         return asyncio.run(_supervise(stack, names, selected, printer))
 
@@ -62,22 +41,24 @@ async def _supervise(
     bus.subscribe(printer)
     host = SupervisorProcess(stack, bus, "foreground")
     supervisor = host.supervisor
-    latch = SignalLatch(supervisor.kill_now)
-    latch.install()
+    stop = asyncio.Event()
+    latch = SignalLatch(stop, supervisor.kill_now)
+    latch.install(hangup_stops=True)
     began = time.monotonic()
     code = ExitCode.OK
     await host.open()
+    host.output.follow_all(list(stack.services))  # the terminal shows every service
     try:
         start = asyncio.create_task(host.up(names))
         # A stop comes from a signal here, or from `stackup down` in another terminal.
-        stop_requested = asyncio.create_task(_first_of(latch.stop, host.shutdown))
+        stop_requested = asyncio.create_task(_first_of(stop, host.shutdown))
         await asyncio.wait({start, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
         if start.done() and not start.cancelled():
             failure = start.exception()
             if isinstance(failure, ServiceFailure) and host.shutdown.is_set():
                 pass  # `stackup down` from another terminal cut the start short: a stop
             elif isinstance(failure, ServiceFailure):
-                report_failure(supervisor, failure, printer)
+                report_failure(host, failure, printer)
                 code = ExitCode.SERVICE_FAILED
             elif failure is not None:
                 raise failure
@@ -97,8 +78,10 @@ async def _supervise(
         else:
             start.cancel()
             await asyncio.gather(start, return_exceptions=True)
-            printer.notice("stopping (Ctrl-C again to kill at once)")
         stop_requested.cancel()
+        if stop.is_set():
+            # Said whenever a Ctrl-C starts the stop: a slow one can be cut short.
+            printer.notice("stopping (Ctrl-C again to kill at once)")
     finally:
         await host.close()
     return code
@@ -113,13 +96,9 @@ async def _first_of(*events: asyncio.Event) -> None:
             w.cancel()
 
 
-def report_failure(supervisor: Supervisor, failure: ServiceFailure, printer: Printer) -> None:
+def report_failure(host: SupervisorProcess, failure: ServiceFailure, printer: Printer) -> None:
     """One line saying why, then the service's last lines of output, on stderr."""
     err = sys.stderr
-    err.write(f"stackup: {failure.service} {failure.reason}\n")
-    tail = list(supervisor.runtimes[failure.service].tail)
-    if tail:
-        err.write(f"stackup: last {len(tail)} lines of {failure.service}:\n")
-        err.write("".join(f"  {failure.service} | {line}\n" for line in tail))
+    err.write(f"stackup: {failure_text(host.failure or {'service': failure.service})}\n")
     err.flush()
     printer.notice(f"{failure.service} failed: {failure.reason}; stopping everything")

@@ -1,16 +1,22 @@
 """Live start-up progress for `up -d` and `restart`: one line per service with its
-state and elapsed time (a rich live view on a terminal, plain lines otherwise)."""
+state and elapsed time (a rich live view on a terminal, plain lines otherwise), fed
+by the supervisor's `watch` stream while a worker thread waits for the answer."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from stackup.errors import NotRunningError
 from stackup.server import control, statefile
 from stackup.states import READY_STATES
+
+REFRESH = 0.1  # seconds between redraws of the elapsed times while nothing happens
 
 
 class Progress:
@@ -38,7 +44,7 @@ class Progress:
         if self._live is not None:
             self._live.__exit__(*exc)
 
-    def update(self, selection: list[str], services: dict[str, dict[str, Any]]) -> None:
+    def update(self, selection: list[str], services: dict[str, Any]) -> None:
         now = time.time()
         for name in selection:
             rec = services.get(name)
@@ -77,13 +83,18 @@ def request_with_progress(
     state_dir: Path, payload: dict[str, Any], shown: list[str], progress: Progress
 ) -> dict[str, Any]:
     """Send a request answered only when the work is done (start, restart) and show
-    the services' progress from the state file meanwhile."""
+    the services' progress from the supervisor's stream meanwhile."""
     result: dict[str, Any] = {}
+    services: dict[str, Any] = {}
+    events = _watch(state_dir)
+    first = next(events, None)  # the snapshot: subscribed before the request is sent
+    if first is not None and first.get("event") == "snapshot":
+        services.update(first["state"].get("services") or {})
 
     def ask() -> None:
         try:
             result.update(control.request(state_dir, payload, None))
-        except (control.NotRunning, OSError, ValueError) as exc:
+        except (NotRunningError, OSError, ValueError) as exc:
             result.update({"ok": False, "error": f"lost the supervisor: {exc}"})
             state = statefile.read(state_dir)
             if state and state.get("failure"):
@@ -91,23 +102,30 @@ def request_with_progress(
 
     worker = threading.Thread(target=ask, daemon=True)
     worker.start()
-    with progress:
-        while True:
-            state = statefile.read(state_dir)
-            if state:
-                progress.update(shown, state.get("services", {}))
-            if not worker.is_alive():
-                break
-            worker.join(0.05)
+    try:
+        with progress:
+            progress.update(shown, services)
+            for message in events:
+                if message is not None and message.get("event") == "state":
+                    services[message["service"]] = message["record"]
+                if message is None or message.get("event") in ("state", "closing"):
+                    progress.update(shown, services)
+                if not worker.is_alive() or (message or {}).get("event") == "closing":
+                    break
+            worker.join()
+            final = statefile.read(state_dir)  # flushed before the answer was sent
+            if final:
+                progress.update(shown, final.get("services") or {})
+    finally:
+        events.close()
     return result
 
 
-def failure_text(failure: dict[str, Any]) -> str:
-    """The one-line reason, then the service's last lines (as the foreground prints them)."""
-    service = failure.get("service", "?")
-    text = f"{service} {failure.get('reason', 'failed')}"
-    tail = failure.get("tail") or []
-    if tail:
-        text += f"\nstackup: last {len(tail)} lines of {service}:\n"
-        text += "\n".join(f"  {service} | {line}" for line in tail)
-    return text
+def _watch(state_dir: Path) -> Iterator[dict[str, Any] | None]:
+    """The supervisor's stream of state changes (None every REFRESH seconds when
+    nothing happens); when it cannot be had, only the ticks."""
+    with contextlib.suppress(NotRunningError, OSError, ValueError):
+        yield from control.stream(state_dir, {"cmd": "watch"}, timeout=REFRESH)
+    while True:  # the stream ended (supervisor gone): keep ticking for the caller
+        time.sleep(REFRESH)
+        yield None

@@ -1,4 +1,10 @@
-"""Before `up` starts a new supervisor: stop what a dead one left running, and say so."""
+"""Before a new supervisor starts (foreground `up` or the one `up -d` spawns): what a
+supervisor that died left running, and the port check.
+
+By default its services are left running: the new supervisor adopts the ones it can
+and stops the rest (`server/supervisor_process.py`). `--fresh` stops them all first,
+as a restart from scratch.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,33 @@ import asyncio
 import sys
 
 from stackup.config.model import Stack
-from stackup.server import leftovers
+from stackup.errors import PortConflictError
+from stackup.server import leftovers, statefile
+from stackup.system import processes
+from stackup.system.preflight import check_ports_free
+
+
+def prepare_start(stack: Stack, selection: list[str], fresh: bool) -> None:
+    """Under the supervisor lock, before a new supervisor starts: `fresh` stops what a
+    dead one left running; then refuse (exit 3) a port held by a stranger. A refused
+    start leaves no stale states behind."""
+    state_dir = stack.state_dir
+    if fresh:
+        reclaim_leftovers(stack)
+    try:
+        check_ports_free(stack, selection, ours=dead_supervisors_processes(stack))
+    except PortConflictError:
+        statefile.retire(state_dir)
+        raise
+
+
+def dead_supervisors_processes(stack: Stack) -> set[int]:
+    """Pids of what a supervisor that died left running: carrying its marker."""
+    state = statefile.read(stack.state_dir)
+    if state is None or statefile.supervisor_alive(state) or not state.get("instance"):
+        return set()
+    marked = processes.marked_processes(state["instance"])
+    return {p.pid for procs in marked.values() for p in procs}
 
 
 def reclaim_leftovers(stack: Stack) -> None:

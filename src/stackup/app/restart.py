@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackup.app.progress import Progress, failure_text, request_with_progress
-from stackup.errors import StackupError, StartFailedError, UsageError
+from stackup.app.progress import Progress, request_with_progress
+from stackup.errors import NotRunningError
 from stackup.server import control
-
-
-class NotRunningError(StackupError):
-    pass
 
 
 def restart(state_dir: Path, names: list[str], progress: Progress) -> None:
@@ -20,11 +16,4 @@ def restart(state_dir: Path, names: list[str], progress: Progress) -> None:
     result = request_with_progress(
         state_dir, {"cmd": "restart", "services": names}, names, progress
     )
-    if result.get("ok"):
-        return
-    if result.get("exit_code") == 2:
-        raise UsageError(str(result.get("error")))
-    failure = result.get("failure")
-    if failure:
-        raise StartFailedError(failure_text(failure))
-    raise StartFailedError(str(result.get("error", "restart failed")))
+    control.raise_for(result)

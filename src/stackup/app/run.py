@@ -51,7 +51,7 @@ def run(
     finally:
         # Also when interrupted while starting: a cancelled CI job leaves nothing behind.
         if not already_up:
-            for note in down_app.down(stack.state_dir, []):
+            for note in down_app.down(stack.state_dir, []).notes:
                 err.write(f"stackup: {note}\n")
 
 

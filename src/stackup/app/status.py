@@ -1,9 +1,15 @@
 """`stackup status`: what runs, from the state file (kept current by the supervisor),
 checked against the live processes — so it also tells the truth after the supervisor
-was killed, and answers fast (no stack file parsing when a state exists)."""
+was killed, and answers fast (no stack file parsing when a state exists).
+
+With no supervisor, the state file only says what *was* true: each service whose
+process still runs is then checked once, now (in parallel, a second at most in all),
+and one whose check fails is `unhealthy`, not ready.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +17,15 @@ from typing import Any
 
 from stackup.errors import UsageError
 from stackup.server import statefile
-from stackup.states import FINAL_STATES, READY_STATES, State
+from stackup.server.statefile import CheckRecord, StackState
+from stackup.states import READY_STATES
 from stackup.system import ports, processes
 
-# States that outlast their supervisor: what a dead supervisor recorded still holds.
-ENDED = FINAL_STATES - {State.STOPPED}
+CHECK_BUDGET = 1.0  # seconds for checking every unsupervised service, all together
+UNSUPERVISED = (
+    "restart policies and liveness checks are not being applied "
+    "(`stackup up -d` takes the stack over)"
+)
 
 
 def collect(
@@ -23,11 +33,12 @@ def collect(
 ) -> dict[str, Any]:
     """The `status --json` object. `load_defaults()` gives {stack, services} from the
     stack file, used only when no supervisor state exists."""
-    state = statefile.read(state_dir)
-    sup_alive = bool(state) and statefile.supervisor_alive(state)  # type: ignore[arg-type]
+    state: StackState | None = statefile.read(state_dir)
+    sup_alive = state is not None and statefile.supervisor_alive(state)
     if state is None:
-        state = load_defaults()
-    records: dict[str, dict[str, Any]] = state.get("services", {})
+        state = load_defaults()  # type: ignore[assignment]
+    assert state is not None
+    records = state.get("services") or {}
     for name in names:
         if name not in records:
             raise UsageError(f"no such service: {name}")
@@ -35,16 +46,20 @@ def collect(
     sup = state.get("supervisor") or {}
     instance = state.get("instance")
     entries = [_entry(n, records[n], sup_alive, instance) for n in chosen]
+    if not sup_alive:
+        _check_now(entries, records)
     _add_port_holders(entries)
-    return {
-        "stack": state.get("stack"),
-        "supervisor": {"running": sup_alive, "pid": sup.get("pid") if sup_alive else None,
-                       "mode": sup.get("mode") if sup_alive else None},
-        "services": entries,
+    supervisor: dict[str, Any] = {
+        "running": sup_alive,
+        "pid": sup.get("pid") if sup_alive else None,
+        "mode": sup.get("mode") if sup_alive else None,
     }
+    if not sup_alive and any(e["pid"] for e in entries):
+        supervisor["note"] = UNSUPERVISED
+    return {"stack": state.get("stack"), "supervisor": supervisor, "services": entries}
 
 
-def _default_services(state: dict[str, Any], records: dict[str, dict[str, Any]]) -> list[str]:
+def _default_services(state: StackState, records: dict[str, Any]) -> list[str]:
     """What a bare `up` would start: recorded by the supervisor, else derived from the
     services' profiles and the profiles that were active."""
     if state.get("default") is not None:
@@ -54,14 +69,12 @@ def _default_services(state: dict[str, Any], records: dict[str, dict[str, Any]])
 
 
 def _entry(
-    name: str, rec: dict[str, Any], sup_alive: bool, instance: str | None
+    name: str, rec: statefile.ServiceRecord, sup_alive: bool, instance: str | None
 ) -> dict[str, Any]:
-    proc = processes.same_process(rec.get("pid"), rec.get("create_time"))
-    if proc is not None and instance and not processes.carries_marker(proc, instance):
-        proc = None  # a reused pid with a matching time is not ours
+    proc = statefile.live_process(rec, instance)
     state = rec.get("state", "stopped")
-    if not sup_alive and proc is None and state not in ENDED:
-        state = "stopped"
+    if not sup_alive:
+        state = statefile.unsupervised_state(rec, alive=proc is not None)
     now = time.time()
     started = rec.get("started_at")
     return {
@@ -79,6 +92,58 @@ def _entry(
         "reason": rec.get("reason", ""),
         "port_holder": None,
     }
+
+
+def _check_now(entries: list[dict[str, Any]], records: dict[str, Any]) -> None:
+    """Run each running service's check once, now; a failing one is not ready."""
+    todo = [e for e in entries if e["pid"] and e["state"] in READY_STATES
+            and (records[e["name"]].get("check") or {}).get("kind") not in (None, "none", "log")]
+    if not todo:
+        return
+    import asyncio
+
+    async def check_all() -> list[tuple[bool, str]]:
+        checks = [_probe(records[e["name"]]["check"]) for e in todo]
+        async with asyncio.timeout(CHECK_BUDGET):
+            return await asyncio.gather(*checks)
+
+    try:
+        results = asyncio.run(check_all())
+    except TimeoutError:
+        results = [(False, f"no answer within {CHECK_BUDGET:g}s")] * len(todo)
+    for entry, (ok, detail) in zip(todo, results, strict=True):
+        if ok:
+            entry["reason"] = f"checked now: {detail}"
+        else:
+            entry.update(state="unhealthy", ready=False, ready_at=None,
+                         reason=f"check failed now: {detail}")
+
+
+async def _probe(check: CheckRecord) -> tuple[bool, str]:
+    from stackup.engine import probes
+    from stackup.engine.service_process import SpawnError, user_ids
+
+    kind, timeout = check.get("kind"), float(check.get("timeout") or 1.0)
+    port = check.get("port")
+    host = check.get("host") or "127.0.0.1"
+    if kind == "tcp" and port:
+        result = await probes.probe_tcp(host, port, timeout)
+    elif kind == "http" and port:
+        result = await probes.probe_http(
+            host, port, check.get("path") or "/", check.get("status"), timeout
+        )
+    elif kind == "command" and check.get("command"):
+        try:
+            user = user_ids(check.get("user"))
+        except SpawnError as exc:
+            return False, str(exc)
+        env = {**os.environ, **({"PORT": str(port)} if port else {})}
+        result = await probes.probe_command(
+            check["command"], check.get("cwd") or "/", env, timeout, user  # type: ignore[arg-type]
+        )
+    else:
+        return True, "no check to run"
+    return result.ok, result.detail
 
 
 def _add_port_holders(entries: list[dict[str, Any]]) -> None:

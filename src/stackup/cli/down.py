@@ -15,5 +15,8 @@ def command(obj: Context, services: tuple[str, ...]) -> None:
     """Stop the stack (or SERVICES), dependents first; leave nothing behind."""
     from stackup.app import down as down_app
 
-    for note in down_app.down(obj.state_dir, check_known(obj, services)):
+    result = down_app.down(obj.state_dir, check_known(obj, services))
+    for report in result.stopped:  # one line per service, as compose does
+        click.echo(report.describe())
+    for note in result.notes:
         click.echo(f"stackup: {note}", err=True)

@@ -14,13 +14,17 @@ from stackup.errors import StackupError
 @click.command(name="up")
 @click.argument("services", nargs=-1)
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; return once ready.")
+@click.option(
+    "--fresh", is_flag=True,
+    help="Stop what a supervisor that died left running instead of adopting it.",
+)
 @profile_option
 @offset_option
 @click.pass_obj
 @handle_errors
 def command(
-    obj: Context, services: tuple[str, ...], detach: bool, profiles: tuple[str, ...],
-    port_offset: int | None,
+    obj: Context, services: tuple[str, ...], detach: bool, fresh: bool,
+    profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
     """Start the stack (or SERVICES and what they depend on)."""
     names = check_names(services)
@@ -30,7 +34,9 @@ def command(
         from stackup.app.progress import Progress
 
         try:
-            selection = detached.up_detached(stack, names, profiles, port_offset, Progress())
+            selection = detached.up_detached(
+                stack, names, profiles, port_offset, Progress(), fresh=fresh
+            )
         except KeyboardInterrupt:
             interrupted = StackupError(
                 "interrupted; the supervisor goes on starting the stack in the background"
@@ -44,4 +50,4 @@ def command(
     from stackup.printer import colour_wanted
 
     colour = colour_wanted(sys.stdout, obj.no_color)
-    sys.exit(int(foreground.up_foreground(stack, names, colour=colour)))
+    sys.exit(int(foreground.up_foreground(stack, names, colour=colour, fresh=fresh)))

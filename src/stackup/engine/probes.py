@@ -20,8 +20,11 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from stackup.config.model import HealthCheck, Service
+from stackup.engine.service_process import SpawnError, user_ids
+from stackup.polling import apoll_until
 from stackup.system import children, processes
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -77,7 +80,9 @@ async def probe_http(
             errors.append(exc)
             continue
         good = code == status if status is not None else 200 <= code < 400
-        url = f"http://{host}:{port}{path}"
+        # Name the address that answered: with a listener on ::1 only, "127.0.0.1
+        # answered" would send the reader looking in the wrong place.
+        url = f"http://{_netloc(addr)}:{port}{path}"
         if good:
             return ProbeResult(True, f"{url} answered {code}")
         want = status if status is not None else "2xx/3xx"
@@ -85,13 +90,16 @@ async def probe_http(
     return ProbeResult(False, f"http {host}:{port}{path}: {_best_reason(errors)}")
 
 
+def _netloc(addr: str) -> str:
+    return f"[{addr}]" if ":" in addr else addr
+
+
 async def _http_status(addr: str, port: int, path: str) -> int:
     """A minimal HTTP/1.1 GET returning the status code (no body needed)."""
     reader, writer = await asyncio.open_connection(addr, port)
     try:
-        host = f"[{addr}]" if ":" in addr else addr
         writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: stackup\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {_netloc(addr)}:{port}\r\nUser-Agent: stackup\r\n"
             "Accept: */*\r\nConnection: close\r\n\r\n".encode()
         )
         await writer.drain()
@@ -107,9 +115,12 @@ async def _http_status(addr: str, port: int, path: str) -> int:
 
 
 async def probe_command(
-    command: str | list[str], cwd: str, env: dict[str, str], timeout: float
+    command: str | list[str], cwd: str, env: dict[str, str], timeout: float,
+    user: tuple[int, int] | None = None,
 ) -> ProbeResult:
-    kwargs = dict(
+    """Run the check command; `user` (uid, gid) runs it as the service's user, so
+    that `pg_isready` asks as the role the server runs as, not as root."""
+    kwargs: dict[str, Any] = dict(
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -117,6 +128,8 @@ async def probe_command(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+    if user is not None:
+        kwargs.update(user=user[0], group=user[1], extra_groups=[])
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
 
     async def kill(created: asyncio.subprocess.Process) -> None:
@@ -125,7 +138,7 @@ async def probe_command(
 
     try:
         proc = await children.spawn_shielded(
-            asyncio.create_subprocess_exec(*argv, **kwargs), lambda p: p.pid, kill
+            asyncio.create_subprocess_exec(*argv, **kwargs), kill
         )
     except OSError as exc:
         return ProbeResult(False, f"check command cannot run: {exc.strerror or exc}")
@@ -141,7 +154,6 @@ async def probe_command(
         if proc.returncode is None:
             processes.signal_group(proc.pid, signal.SIGKILL)
             await asyncio.shield(proc.wait())
-        children.forget_spawned(proc.pid)
     if proc.returncode == 0:
         return ProbeResult(True, "check command exited 0")
     tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
@@ -202,7 +214,6 @@ class Prober:
         self.env = env
         self.owns_port = owns_port
         self.log_watch = log_watch
-        self.last = ProbeResult(False, "not checked yet")
 
     @property
     def port(self) -> int | None:
@@ -213,11 +224,6 @@ class Prober:
         service's own: needed until it is first ready (a stale server from an earlier
         run must not pass for it), too costly for every liveness check (it reads
         /proc), and not needed then: the service holds the port itself by now."""
-        result = await self._probe(verify_owner)
-        self.last = result
-        return result
-
-    async def _probe(self, verify_owner: bool) -> ProbeResult:
         check = self.check
         if check.kind == "log":
             ok = self.log_watch is not None and self.log_watch.matched.is_set()
@@ -230,8 +236,12 @@ class Prober:
                 if not gate.ok:
                     return gate
             assert check.command is not None
+            try:
+                user = user_ids(self.service.user)
+            except SpawnError as exc:
+                return ProbeResult(False, f"check command cannot run: {exc}")
             return await probe_command(
-                check.command, str(self.service.cwd), self.env, check.timeout
+                check.command, str(self.service.cwd), self.env, check.timeout, user
             )
         port = self.port
         assert port is not None
@@ -249,16 +259,21 @@ class Prober:
         """Poll until the check passes, `deadline` (monotonic) passes, or `stop` is set."""
         if self.check.kind == "none":
             return ProbeResult(True, "started")
-        delay = POLL_START
+        if self.check.kind == "log" and self.log_watch is not None:
+            # Event-driven: wake the moment the line arrives.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(_loop_deadline(deadline)):
+                    await self.log_watch.matched.wait()
+            return await self.probe()
+        last: list[ProbeResult] = []
+
+        async def passed() -> bool:
+            last[:] = [await self.probe()]
+            return last[0].ok
+
         ceiling = COMMAND_CEILING if self.check.kind == "command" else POLL_CEILING
-        while True:
-            if self.check.kind == "log" and self.log_watch is not None:
-                # Event-driven: wake the moment the line arrives.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(_loop_deadline(deadline)):
-                        await self.log_watch.matched.wait()
-            result = await self.probe()
-            if result.ok or stop.is_set() or time.monotonic() >= deadline:
-                return result
-            await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, ceiling)
+        await apoll_until(
+            passed, max(0.0, deadline - time.monotonic()),
+            first=POLL_START, growth=1.5, cap=ceiling, interrupt=stop,
+        )
+        return last[0]

@@ -1,14 +1,15 @@
 """One service's supervised state: the only place a service's State changes.
 
 `set_state` checks the move against `states.check_transition`, keeps the readiness
-events in step (so waiting dependents wake at once) and publishes the change.
+events in step (so waiting dependents wake at once), records the timeline of the last
+start and publishes the change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from dataclasses import dataclass
 
 from stackup.config.model import Condition, Service
 from stackup.engine.probes import Prober
@@ -28,6 +29,16 @@ class ServiceFailure(Exception):
         self.reason = reason
 
 
+@dataclass
+class Timeline:
+    """When the last start began waiting, was spawned and became ready (epoch seconds):
+    kept after the service stops, until its next start begins (`stackup timeline`)."""
+
+    waiting_at: float | None = None
+    started_at: float | None = None
+    ready_at: float | None = None
+
+
 class ServiceRuntime:
     def __init__(self, spec: Service, bus: EventBus) -> None:
         self.spec = spec
@@ -42,7 +53,8 @@ class ServiceRuntime:
         self.exit_code: int | None = None
         self.started_at: float | None = None
         self.ready_at: float | None = None
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.timeline = Timeline()
+        self.output_mark = 0  # where the current instance's output begins in its log
         self.started = asyncio.Event()  # spawned at least once in this run
         self.ready = asyncio.Event()  # in a READY state now
         self.completed = asyncio.Event()  # a oneshot that exited 0
@@ -59,11 +71,17 @@ class ServiceRuntime:
         self.state = new
         self.reason = reason
         now = time.time()
+        if new == State.WAITING:
+            self.timeline = Timeline(waiting_at=now)  # a new start begins
         if new == State.STARTING:
             self.started.set()
             self.finished.clear()
+            if old != State.WAITING:
+                self.timeline = Timeline()  # a start without a wait (restart, no deps)
+            self.timeline.started_at = now
         if new in READY_STATES:
             self.ready_at = self.ready_at or now
+            self.timeline.ready_at = self.timeline.ready_at or now
             self.ready.set()
         else:
             self.ready.clear()

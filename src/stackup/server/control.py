@@ -1,72 +1,60 @@
-"""The control socket: one JSON request per connection, one JSON response.
+"""The control socket: one JSON request per connection, answered with one JSON line —
+or, for a streaming request (`watch`), with JSON lines until the client closes.
 
 The server runs inside the supervisor (foreground or detached); the client is used
-by `up -d`, `down` and `restart` from any terminal. The socket lives in `.stackup/`
-with mode 0600; where that path would be too long for a Unix socket (about 107
-bytes), it lives in a private (0700) per-user folder under the temp dir instead, at a
-name derived from the state folder so both sides find it. Peers of another user are
-refused (SO_PEERCRED).
+by `up -d`, `down`, `restart`, `ui` and the progress views from any terminal. The
+socket is private (see `server/sockets.py`): mode 0600 in the 0700 state folder, or a
+private per-user folder when that path is too long, and peers of another user are
+refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import socket
-import struct
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stackup.errors import StackupError
+from stackup.errors import (
+    AlreadySupervisedError,
+    NotRunningError,
+    PortConflictError,
+    StackupError,
+    StartFailedError,
+    UsageError,
+)
+from stackup.polling import poll_until
+from stackup.render import failure_text
 from stackup.server import statedir
+from stackup.server.sockets import MAX_SOCKET_PATH, peer_allowed
+from stackup.server.sockets import socket_path as _socket_path
+
+__all__ = ["MAX_SOCKET_PATH", "NotRunningError", "ping", "request", "serve", "stream"]
 
 SOCKET_NAME = "control.sock"
-MAX_SOCKET_PATH = 100
 MAX_REQUEST = 1 << 20
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-class NotRunning(StackupError):
-    """No supervisor answers on this stack's control socket."""
+Response = dict[str, Any] | AsyncIterator[dict[str, Any]]
+Handler = Callable[[dict[str, Any]], Awaitable[Response]]
 
 
 def socket_path(state_dir: Path) -> Path:
-    path = state_dir / SOCKET_NAME
-    if len(str(path)) <= MAX_SOCKET_PATH:
-        return path
-    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:20]
-    private = Path(tempfile.gettempdir()) / f"stackup-{os.getuid()}"
-    private.mkdir(mode=0o700, exist_ok=True)
-    if private.stat().st_uid != os.getuid() or private.stat().st_mode & 0o077:
-        raise OSError(f"{private} is not a private folder of this user")
-    return private / f"{digest}.sock"
-
-
-def _peer_uid(sock: socket.socket) -> int | None:
-    with contextlib.suppress(OSError, AttributeError):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        return uid
-    return None
+    return _socket_path(state_dir, SOCKET_NAME)
 
 
 async def serve(state_dir: Path, handler: Handler) -> asyncio.AbstractServer:
     path = socket_path(state_dir)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a stale socket from a killed supervisor (we hold the lock)
-    me = os.getuid()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             sock = writer.get_extra_info("socket")
-            if sock is not None and _peer_uid(sock) not in (me, 0):
+            if sock is not None and not peer_allowed(sock):
                 writer.write(_encode({"ok": False, "error": "permission denied"}))
                 return
             try:
@@ -75,11 +63,14 @@ async def serve(state_dir: Path, handler: Handler) -> asyncio.AbstractServer:
                 if not isinstance(request, dict):
                     raise ValueError
             except ValueError:
-                response: dict[str, Any] = {"ok": False, "error": "bad request"}
+                response: Response = {"ok": False, "error": "bad request"}
             else:
                 response = await handler(request)
-            writer.write(_encode(response))
-            await writer.drain()
+            if isinstance(response, dict):
+                writer.write(_encode(response))
+                await writer.drain()
+            else:
+                await _stream_out(response, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -96,23 +87,59 @@ async def serve(state_dir: Path, handler: Handler) -> asyncio.AbstractServer:
     return server
 
 
+async def _stream_out(
+    messages: AsyncIterator[dict[str, Any]],
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
+    """Write each message as a line until the stream ends or the client goes away
+    (it closes its end, which the reader sees as EOF)."""
+    gone = asyncio.create_task(reader.read())
+
+    async def pump() -> None:
+        async for message in messages:
+            writer.write(_encode(message))
+            await writer.drain()
+
+    sending = asyncio.create_task(pump())
+    try:
+        await asyncio.wait({gone, sending}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (gone, sending):
+            task.cancel()
+        await asyncio.gather(gone, sending, return_exceptions=True)
+        aclose = getattr(messages, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
 def _encode(data: dict[str, Any]) -> bytes:
     return (json.dumps(data) + "\n").encode()
+
+
+def _connect(state_dir: Path) -> socket.socket:
+    path = socket_path(state_dir)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(2.0)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        sock.close()
+        raise NotRunningError(str(path)) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def request(state_dir: Path, payload: dict[str, Any], timeout: float | None = 5.0) -> dict:
     """Send one request and wait for its response (blocking; `timeout` None waits forever).
 
-    Raises NotRunning when nothing listens on the socket.
+    Raises NotRunningError when nothing listens on the socket.
     """
-    path = socket_path(state_dir)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _connect(state_dir)
     try:
-        sock.settimeout(2.0)
-        try:
-            sock.connect(str(path))
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise NotRunning(str(path)) from exc
         sock.settimeout(timeout)
         sock.sendall(_encode(payload))
         chunks = []
@@ -124,15 +151,43 @@ def request(state_dir: Path, payload: dict[str, Any], timeout: float | None = 5.
     finally:
         sock.close()
     if not chunks:
-        raise NotRunning("the supervisor closed the connection")
+        raise NotRunningError("the supervisor closed the connection")
     return json.loads(b"".join(chunks))
+
+
+def stream(
+    state_dir: Path, payload: dict[str, Any], timeout: float | None = None
+) -> Iterator[dict[str, Any] | None]:
+    """Send a streaming request and yield its messages as they come; with `timeout`,
+    yield None whenever nothing came for that long (so the caller can look around).
+    Closing the generator closes the connection, which ends the stream."""
+    sock = _connect(state_dir)
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(_encode(payload))
+        buffer = b""
+        while True:
+            try:
+                chunk = sock.recv(1 << 20)
+            except TimeoutError:
+                yield None
+                continue
+            if not chunk:
+                return
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line:
+                    yield json.loads(line)
+    finally:
+        sock.close()
 
 
 def ping(state_dir: Path) -> dict[str, Any] | None:
     """The supervisor's identity (pid, mode…) when one answers, else None."""
     try:
         response = request(state_dir, {"cmd": "ping"}, timeout=2.0)
-    except (NotRunning, OSError, ValueError):
+    except (NotRunningError, OSError, ValueError):
         return None
     return response if response.get("ok") else None
 
@@ -141,10 +196,29 @@ def wait_for_starting(state_dir: Path, timeout: float) -> dict[str, Any] | None:
     """A supervisor that holds the stack's lock but does not answer yet is still
     opening its socket (an `up -d` a moment ago): wait (bounded) for its answer.
     Returns None at once when nobody holds the lock."""
-    deadline = time.monotonic() + timeout
-    while statedir.lock_held(state_dir) and time.monotonic() < deadline:
+    found: list[dict[str, Any]] = []
+
+    def answered_or_unlocked() -> bool:
+        if not statedir.lock_held(state_dir):
+            return True
         info = ping(state_dir)
         if info is not None:
-            return info
-        time.sleep(0.02)
-    return None
+            found.append(info)
+        return bool(found)
+
+    poll_until(answered_or_unlocked, timeout, first=0.005, cap=0.02)
+    return found[0] if found else None
+
+
+def raise_for(response: dict[str, Any]) -> None:
+    """Turn a supervisor's refusal into the error (and exit code) it stands for."""
+    if response.get("ok"):
+        return
+    failure = response.get("failure")
+    if failure:
+        raise StartFailedError(failure_text(failure))
+    error = str(response.get("error", "the supervisor refused the request"))
+    kind: type[StackupError] = {
+        2: UsageError, 3: PortConflictError, 4: AlreadySupervisedError,
+    }.get(int(response.get("exit_code", 1)), StartFailedError)
+    raise kind(error)

@@ -3,26 +3,27 @@
 It runs in its own session, writes its own log to `.stackup/supervisor.log`, answers
 the control socket and lives exactly as long as something runs: after a full `down`,
 after a failed start that left nothing running, or when every service has ended on
-its own, it exits. A supervisor nobody asks to start anything exits after IDLE_EXIT.
+its own, it exits, and says why in its log. A supervisor nobody asks to start anything
+exits after IDLE_EXIT.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
-from stackup.config import Stack, load_stack
+from stackup.config import load_stack
+from stackup.config.model import Stack
 from stackup.errors import StackupError
 from stackup.events import EventBus, Notice
 from stackup.printer import Printer
 from stackup.server import statedir
+from stackup.server.signals import SignalLatch
 from stackup.server.supervisor_process import SupervisorProcess
 
 IDLE_EXIT = 30.0  # seconds without a first start request
-CHECK_EVERY = 0.25  # seconds between "does anything still run?" checks
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -52,43 +53,39 @@ async def run(stack: Stack) -> int:
     # supervisor.log gets stackup's own lines; service output goes to logs/<name>.log.
     bus.subscribe(lambda event: printer(event) if isinstance(event, Notice) else None)
     host = SupervisorProcess(stack, bus, "detached")
-    loop = asyncio.get_running_loop()
-    signals = 0
-
-    def on_signal() -> None:  # record only; the loop below acts
-        nonlocal signals
-        signals += 1
-        (host.supervisor.kill_now if signals > 1 else host.shutdown).set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    loop.add_signal_handler(signal.SIGHUP, lambda: None)  # the terminal went away: fine
+    SignalLatch(host.shutdown, host.supervisor.kill_now).install(hangup_stops=False)
     await host.open()
     print(f"stackup supervisor {host.supervisor.instance} ready", flush=True)
     try:
-        await _live_while_something_runs(host)
+        why = await _live_while_something_runs(host)
+        print(f"stackup supervisor: exiting: {why}", flush=True)
     finally:
         await host.close()
+    print("stackup supervisor: stopped", flush=True)
     return 0
 
 
-async def _live_while_something_runs(host: SupervisorProcess) -> None:
-    waited = 0.0
-    while not host.shutdown.is_set():
+async def _live_while_something_runs(host: SupervisorProcess) -> str:
+    """Wait, on events, until there is nothing left to supervise; return why."""
+    loop = asyncio.get_running_loop()
+    idle_deadline = loop.time() + IDLE_EXIT
+    while True:
+        host.changed.clear()  # before looking: a change from now on wakes the wait
+        why = host.why_done()
+        if why is not None:
+            return why
+        if not host.started_once and not host.supervisor.selected and (
+            loop.time() >= idle_deadline
+        ):
+            return f"nobody asked it to start anything within {IDLE_EXIT:g}s"
+        waits = {asyncio.create_task(host.changed.wait()),
+                 asyncio.create_task(host.shutdown.wait())}
+        timeout = None if host.started_once else max(0.0, idle_deadline - loop.time())
         try:
-            async with asyncio.timeout(CHECK_EVERY):
-                await host.shutdown.wait()
-        except TimeoutError:
-            pass
-        waited += CHECK_EVERY
-        if host.in_flight or host.partial_down:
-            continue
-        if not host.supervisor.selected:
-            if host.started_once or waited >= IDLE_EXIT:
-                return  # a failed start stopped everything, or nobody asked for anything
-            continue
-        if host.supervisor.all_finished():
-            return
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from stackup.render import holder_text
 from stackup.system import processes, sockdiag
 
 
@@ -19,9 +20,7 @@ class PortHolder:
     command: str
 
     def describe(self) -> str:
-        if self.pid is None:
-            return "a process of another user"
-        return f"pid {self.pid} ({self.command})"
+        return holder_text(self.pid, self.command)
 
     def to_json(self) -> dict[str, object]:
         return {"pid": self.pid, "command": self.command}

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Iterable
 
 import psutil
+
+from stackup.polling import apoll_until
 
 # Environment variables stackup sets in every service it spawns. Descendants inherit
 # them, so a process that escaped the process group (setsid) or was orphaned is still
@@ -120,18 +121,17 @@ def alive(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
 async def wait_gone(
     procs: list[psutil.Process], timeout: float, interrupt: asyncio.Event | None = None
 ) -> list[psutil.Process]:
-    """Poll until every process is gone, the timeout passes, or `interrupt` is set.
+    """Wait until every process is gone, the timeout passes, or `interrupt` is set.
 
     Returns the processes still alive. Polling starts tight (most services exit within
     milliseconds of SIGTERM) and backs off, so a slow stop costs little CPU.
     """
-    deadline = time.monotonic() + timeout
-    delay = 0.002
     remaining = alive(procs)
-    while remaining and time.monotonic() < deadline:
-        if interrupt is not None and interrupt.is_set():
-            break
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)
-        remaining = alive(remaining)
+
+    def all_gone() -> bool:
+        remaining[:] = alive(remaining)
+        return not remaining
+
+    if remaining:
+        await apoll_until(all_gone, timeout, interrupt=interrupt)
     return remaining

@@ -1,0 +1,151 @@
+"""The engine's `OutputFeed`: services' output, read back from the log files the keeper
+writes, published on the event bus as `OutputLines`.
+
+A foreground `up` follows every service (it prints them all); a detached supervisor
+follows a service only while something needs its lines (a `log` readiness check, a
+live view streaming it), so a flood costs the supervisor nothing otherwise. The
+follower wakes on inotify the moment the keeper writes; stackup's own `[stackup]`
+notes are left out (they are published as Notices where they happen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from stackup.events import EventBus, OutputLines
+from stackup.server.logfiles import NOTE_TAG, STAMP_WIDTH, log_path, output_tail
+from stackup.server.logfollow import Follower
+from stackup.system.inotify import Watch
+
+POLL_FALLBACK = 0.02  # seconds between reads where inotify is missing
+
+
+class LogOutput:
+    def __init__(self, log_dir: Path, bus: EventBus) -> None:
+        self.dir = log_dir
+        self.bus = bus
+        self._followers: dict[str, Follower] = {}
+        self._wanted: dict[str, int] = {}
+        self._all = False
+        self._watch: Watch | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._stamps: dict[str, float] = {}
+
+    def open(self) -> None:
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._watch = Watch.open(self.dir)
+        if self._watch is not None:
+            asyncio.get_running_loop().add_reader(self._watch.fd, self._on_change)
+        else:
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    def close(self) -> None:
+        self.pump()  # what is written by now is still published
+        if self._watch is not None:
+            asyncio.get_running_loop().remove_reader(self._watch.fd)
+            self._watch.close()
+            self._watch = None
+        if self._poller is not None:
+            self._poller.cancel()
+        for follower in self._followers.values():
+            follower.close()
+        self._followers.clear()
+
+    # ---- OutputFeed -------------------------------------------------------------------
+
+    def position(self, service: str) -> int:
+        try:
+            return log_path(self.dir, service).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def follow(self, service: str) -> Callable[[], None]:
+        self._wanted[service] = self._wanted.get(service, 0) + 1
+        self._ensure_follower(service)
+        done = False
+
+        def unfollow() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            self._wanted[service] -= 1
+            if not self._wanted[service] and not self._all:
+                self._wanted.pop(service)
+                follower = self._followers.pop(service, None)
+                if follower is not None:
+                    follower.close()
+
+        return unfollow
+
+    def follow_all(self, services: list[str]) -> None:
+        """Follow every service from now on (a foreground `up` prints them all)."""
+        self._all = True
+        for name in services:
+            self._ensure_follower(name)
+
+    def tail(self, service: str, lines: int, since: int) -> list[str]:
+        self.pump()
+        return output_tail(log_path(self.dir, service), lines, since)
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def _ensure_follower(self, service: str) -> None:
+        if service not in self._followers:
+            self._followers[service] = Follower(log_path(self.dir, service), start=None)
+
+    def _on_change(self) -> None:
+        assert self._watch is not None
+        changed = self._watch.read()
+        for name in changed:
+            service = name.split(".log", 1)[0]
+            if service in self._followers:
+                self._publish(service)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_FALLBACK)
+            self.pump()
+
+    def pump(self) -> None:
+        """Publish whatever every follower has not published yet."""
+        for service in list(self._followers):
+            self._publish(service)
+
+    def _publish(self, service: str) -> None:
+        follower = self._followers.get(service)
+        if follower is None:
+            return
+        raw = follower.read_raw()
+        if not raw:
+            return
+        # Lines written by one keeper write share one stamp: publish them as one batch
+        # each, with that time, leaving stackup's own notes out.
+        batch: list[str] = []
+        stamp = ""
+        cut = STAMP_WIDTH + 1
+        for line in raw.split("\n"):
+            ts, text = line[:STAMP_WIDTH], line[cut:]
+            if text.startswith(NOTE_TAG):
+                continue
+            if ts != stamp and batch:
+                self.bus.publish(OutputLines(service, batch, self._epoch(stamp)))
+                batch = []
+            stamp = ts
+            batch.append(text)
+        if batch:
+            self.bus.publish(OutputLines(service, batch, self._epoch(stamp)))
+
+    def _epoch(self, ts: str) -> float:
+        when = self._stamps.get(ts)
+        if when is None:
+            with contextlib.suppress(ValueError):
+                when = datetime.fromisoformat(ts).timestamp()
+            if len(self._stamps) > 1024:
+                self._stamps.clear()
+            when = self._stamps[ts] = when if when is not None else 0.0
+        return when
