@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "states": 1,
     "errors": 1,
     "naming": 1,
+    "locations": 1,
     "__init__": 0,
 }
 
