@@ -11,6 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 line`, `3 lines`; `many` for irregular words (`process`, `processes`)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def to_json(data: object) -> str:
     return json.dumps(data, indent=2)
 

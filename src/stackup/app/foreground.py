@@ -16,6 +16,7 @@ from stackup.engine.supervisor import Supervisor
 from stackup.errors import ExitCode
 from stackup.events import EventBus
 from stackup.printer import Printer
+from stackup.render import plural
 from stackup.server import statedir
 from stackup.server.supervisor_process import SupervisorProcess
 from stackup.states import State
@@ -82,9 +83,10 @@ async def _supervise(
             elif failure is not None:
                 raise failure
             else:
+                ready = plural(len(selected), "service")
                 printer.notice(
-                    f"all {len(selected)} services ready in {time.monotonic() - began:.2f}s"
-                    " (Ctrl-C to stop)"
+                    f"{'all ' if len(selected) > 1 else ''}{ready} ready in "
+                    f"{time.monotonic() - began:.2f}s (Ctrl-C to stop)"
                 )
                 ended = asyncio.create_task(supervisor.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
@@ -119,7 +121,7 @@ def report_failure(supervisor: Supervisor, failure: ServiceFailure, printer: Pri
     err.write(f"stackup: {failure.service} {failure.reason}\n")
     tail = list(supervisor.runtimes[failure.service].tail)
     if tail:
-        err.write(f"stackup: last {len(tail)} lines of {failure.service}:\n")
+        err.write(f"stackup: last {plural(len(tail), 'line')} of {failure.service}:\n")
         err.write("".join(f"  {failure.service} | {line}\n" for line in tail))
     err.flush()
     printer.notice(f"{failure.service} failed: {failure.reason}; stopping everything")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from stackup.render import plural
 from stackup.server import control, statefile
 from stackup.states import READY_STATES
 
@@ -108,6 +109,6 @@ def failure_text(failure: dict[str, Any]) -> str:
     text = f"{service} {failure.get('reason', 'failed')}"
     tail = failure.get("tail") or []
     if tail:
-        text += f"\nstackup: last {len(tail)} lines of {service}:\n"
+        text += f"\nstackup: last {plural(len(tail), 'line')} of {service}:\n"
         text += "\n".join(f"  {service} | {line}" for line in tail)
     return text

@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from stackup.config.model import Stack
+from stackup.render import plural
 from stackup.server import leftovers
 
 
@@ -15,6 +16,7 @@ def reclaim_leftovers(stack: Stack) -> None:
     count = asyncio.run(leftovers.reclaim(stack.state_dir))
     if count:
         sys.stderr.write(
-            f"stackup: stopped {count} process(es) left running by an earlier stackup "
+            f"stackup: stopped {plural(count, 'process', 'processes')} left running by an "
+            "earlier stackup "
             "whose supervisor died\n"
         )
