@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -97,3 +98,40 @@ def test_wrong_types_are_config_errors(tmp_path: Path, service_body: str, messag
         _load(tmp_path, f"services:\n  a:\n    command: run\n    port: 8000\n    {service_body}\n")
     assert info.value.line == 5
     assert info.value.key is not None and info.value.key.startswith("services.a.")
+
+
+@pytest.mark.parametrize(
+    "service_body",
+    [
+        "depends_on: {b: {condition: ready}}",
+        "depends_on: {b: [1]}",
+        "depends_on: 5",
+        "depends_on: [1]",
+        "env: [A=1]",
+        "oneshot: maybe",
+        "max_restarts: many",
+        "profiles: voice",
+        "description: [1]",
+        "cwd: {a: 1}",
+        "health: 5",
+        "health: true",
+        "health: {tcp: 5}",
+        "health: {http: 5}",
+        "health: {http: {status: abc}}",
+        "health: {http: {path: [x]}}",
+        "health: {tcp: {host: [1]}}",
+        "user: [x]",
+    ],
+)
+def test_no_pydantic_wording_reaches_the_user(tmp_path: Path, service_body: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(
+            tmp_path,
+            "services:\n  b:\n    command: run\n"
+            f"  a:\n    command: run\n    port: 8000\n    {service_body}\n",
+        )
+    message = str(info.value)
+    for pydantic_words in ("Input should", "valid dictionary", "Schema", "instance of",
+                           "unable to", "literal", "function-before"):
+        assert pydantic_words not in message
+    assert re.search(r": must be .+ \(got .+\)$", message), message

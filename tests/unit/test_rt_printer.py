@@ -134,3 +134,12 @@ def test_system_prefix_is_bold_in_the_terminals_own_colour() -> None:
     codes = m.group(1).split(";")
     assert "1" in codes
     assert not [c for c in codes if c.isdigit() and (30 <= int(c) <= 37 or 90 <= int(c) <= 97)]
+
+
+def test_plural() -> None:
+    from stackup.render import plural
+
+    assert plural(1, "line") == "1 line"
+    assert plural(0, "line") == "0 lines"
+    assert plural(2, "process", "processes") == "2 processes"
+    assert plural(1, "process", "processes") == "1 process"

@@ -52,15 +52,17 @@ class StackupGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
-        argv = list(args[0]) if args and args[0] is not None else sys.argv[1:]
+        given = args[0] if args else kwargs.get("args")
+        argv = list(given) if given is not None else sys.argv[1:]
         try:
             code = super().main(*args, **kwargs)
         except click.UsageError as err:
             where = f"stackup {err.ctx.command_path.partition(' ')[2]}".strip() if err.ctx else ""
-            hint = f" (see `{where} --help`)" if where else ""
-            if isinstance(err, click.NoSuchOption):
-                hint = self._misplaced(err, argv) or hint
-            click.echo(f"stackup: {err.format_message()}{hint}", err=True)
+            message, hint = err.format_message(), f" (see `{where} --help`)" if where else ""
+            placed = self._misplaced(err, argv) if isinstance(err, click.NoSuchOption) else ""
+            if placed:  # instead of click's guess at a similar option
+                message, hint = err.message, placed
+            click.echo(f"stackup: {message}{hint}", err=True)
             sys.exit(int(ExitCode.USAGE))
         except click.ClickException as err:
             err.show()

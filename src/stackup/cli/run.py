@@ -25,7 +25,7 @@ from stackup.cli.base import (
     epilog=examples(
         ("stackup run -- pytest -x", "the tests against a ready stack (CI)"),
         ("stackup run --profile voice -- ./e2e.sh", "with a profile's services too"),
-        ("stackup run -- sh -c 'curl -fsS localhost:$BACKEND_PORT/'", "a shell line"),
+        ("stackup run -- sh -c 'curl localhost:$API_PORT/'", "a shell line, its ports"),
     ),
 )
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[--] CMD [ARG]...")

@@ -77,12 +77,15 @@ def _service(
     out["host"] = escape(svc.host)
     if svc.user:
         out["user"] = escape(svc.user)
-    # What the service gets beyond the stack's env (the file beats the shell there).
+    # What the service gets beyond the stack's env (the file beats the shell there),
+    # compared as printed: two different secrets both print as ****.
+    common = {k: env_value(k, v) for k, v in shared.items()}
     own = {
-        k: v for k, v in svc.env.items() if k not in port_vars and shared.get(k) != v
+        k: shown for k, v in sorted(svc.env.items())
+        if k not in port_vars and common.get(k) != (shown := env_value(k, v))
     }
     if own:
-        out["env"] = {k: env_value(k, v) for k, v in sorted(own.items())}
+        out["env"] = own
     if svc.depends_on:
         out["depends_on"] = {d.name: {"condition": d.condition} for d in svc.depends_on}
     health = _health(svc, text)
