@@ -80,6 +80,8 @@ def test_a_project_name_used_by_another_file_is_refused(stackup, port):
     stackup.write(one_service("a", port()))
     stackup.write(one_service("b", port()), name="other.yaml")
     assert stackup.run("-p", "shared", "up", "-d").returncode == 0
+    for folder in (".stackup", ".stackup/projects", ".stackup/projects/shared"):
+        assert (stackup.dir / folder).stat().st_mode & 0o777 == 0o700, folder
     try:
         for args in (["status"], ["down"], ["up", "-d"]):
             result = stackup.run("-f", "other.yaml", "-p", "shared", *args)
