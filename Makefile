@@ -1,4 +1,5 @@
 # make demo   run the demo stack (stack.yaml) in the foreground; Ctrl-C stops it
+#             (installs stackup alone: no test tools)
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
 # Both create .venv on first use and reinstall when pyproject.toml changes.
@@ -7,7 +8,9 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps: `make demo` needs only stackup itself; `make test` adds pytest and ruff.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -23,11 +26,15 @@ $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV) || \
 	  { echo "venv creation failed (on Debian/Ubuntu: apt install python3.11-venv)" >&2; rm -rf $(VENV); exit 1; }
 
-$(STAMP): pyproject.toml | $(BIN)/pip
-	$(BIN)/pip install -q -e '.[test]'
+$(RUN_STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install -q -e .
 	@touch $@
 
-demo: venv
+$(STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+
+demo: $(RUN_STAMP)
 	$(BIN)/stackup up
 
 lint: venv

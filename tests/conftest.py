@@ -154,6 +154,7 @@ class Stackup:
         self.test_id = uuid.uuid4().hex
         self.env = {**os.environ, "STACKUP_TEST_ID": self.test_id, "NO_COLOR": "1"}
         self.env.pop("STACKUP_FILE", None)
+        self.env.pop("STACKUP_PROJECT", None)
         self.runs: list[Run] = []
 
     def write(self, text: str, name: str = "stack.yaml") -> Path:
@@ -166,9 +167,12 @@ class Stackup:
         self.runs.append(run)
         return run
 
-    def run(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 30.0, cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [PY, "-m", "stackup", *args], cwd=self.dir, env=self.env,
+            [PY, "-m", "stackup", *args], cwd=cwd or self.dir, env={**self.env, **(env or {})},
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
 

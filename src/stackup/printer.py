@@ -16,6 +16,9 @@ from stackup.events import Event, Notice, OutputLines, StateChanged
 # honcho's palette: distinguishable on dark and light terminals.
 _COLOURS = ["36", "33", "32", "35", "34", "1;36", "1;33", "1;32", "1;35", "1;34"]
 SYSTEM = "system"
+# Bold in the terminal's own foreground colour: readable on dark and light
+# backgrounds alike (bold white vanished on a light one).
+SYSTEM_STYLE = "1"
 
 
 def colour_wanted(stream: TextIO, no_color: bool = False) -> bool:
@@ -34,7 +37,7 @@ class Printer:
         self.colour = colour
         self._prefixes: dict[str, str] = {}
         for i, name in enumerate([*names, SYSTEM]):
-            code = "1;37" if name == SYSTEM else _COLOURS[i % len(_COLOURS)]
+            code = SYSTEM_STYLE if name == SYSTEM else _COLOURS[i % len(_COLOURS)]
             label = f"{name.ljust(self.width)} | "
             self._prefixes[name] = f"\x1b[{code}m{label}\x1b[0m" if colour else label
         self._clock_second = -1

@@ -152,7 +152,7 @@ def test_sigterm_ignoring_service_is_killed_after_stop_timeout(stackup, port):
             stop_timeout: 0.3
         """)
     run = stackup.start("up")
-    run.wait_for(r"all 1 services ready")
+    run.wait_for(r"1 service ready")
     run.signal(signal.SIGINT)
     assert run.wait() == 0
     # It outlived its stop_timeout: said as what it was, not as a stop (issue 11.5).
@@ -169,7 +169,7 @@ def test_second_ctrl_c_kills_at_once(stackup, port):
             stop_timeout: 60
         """)
     run = stackup.start("up")
-    run.wait_for(r"all 1 services ready")
+    run.wait_for(r"1 service ready")
     run.signal(signal.SIGINT)
     run.wait_for(r"stopping stubborn")
     run.signal(signal.SIGINT)
@@ -338,7 +338,7 @@ def test_second_foreground_up_exits_4(stackup, port):
           a: {{command: "{svc()}", port: {port()}}}
         """)
     run = stackup.start("up")
-    run.wait_for(r"all 1 services ready")
+    run.wait_for(r"1 service ready")
     second = stackup.run("up")
     assert second.returncode == 4
     assert "already supervised" in second.stderr

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -81,11 +82,14 @@ services:
     ("service_body", "message"),
     [
         ("restart: yes", "restart must be"),
-        ("max_restarts: -1", "greater than or equal to 0"),
-        ("oneshot: maybe", "valid boolean"),
-        ("host: [a]", "valid string"),
-        ("health: {tcp: true, retries: 0}", "greater than or equal to 1"),
-        ("health: {http: {path: /x, status: 999}}", "less than or equal to 599"),
+        ("max_restarts: -1", r"max_restarts: must be at least 0 \(got -1\)$"),
+        ("oneshot: maybe", r"oneshot: must be true or false \(got 'maybe'\)$"),
+        ("host: [a]", r"host: must be a string \(got a list\)$"),
+        ("health: {tcp: true, retries: 0}", r"retries: must be at least 1 \(got 0\)$"),
+        ("health: {http: {path: /x, status: 999}}", r"status: must be at most 599 \(got 999\)$"),
+        ("health: 5", r"health: must be a mapping with one check .* or false \(got 5\)$"),
+        ("depends_on: 5", r"depends_on: must be a list of service names, or a mapping"),
+        ("health: {tcp: 5}", r"tcp: must be true, or a mapping \{port, host\} \(got 5\)$"),
         ("env: {A: [1]}", "env value must be"),
     ],
 )
@@ -94,3 +98,40 @@ def test_wrong_types_are_config_errors(tmp_path: Path, service_body: str, messag
         _load(tmp_path, f"services:\n  a:\n    command: run\n    port: 8000\n    {service_body}\n")
     assert info.value.line == 5
     assert info.value.key is not None and info.value.key.startswith("services.a.")
+
+
+@pytest.mark.parametrize(
+    "service_body",
+    [
+        "depends_on: {b: {condition: ready}}",
+        "depends_on: {b: [1]}",
+        "depends_on: 5",
+        "depends_on: [1]",
+        "env: [A=1]",
+        "oneshot: maybe",
+        "max_restarts: many",
+        "profiles: voice",
+        "description: [1]",
+        "cwd: {a: 1}",
+        "health: 5",
+        "health: true",
+        "health: {tcp: 5}",
+        "health: {http: 5}",
+        "health: {http: {status: abc}}",
+        "health: {http: {path: [x]}}",
+        "health: {tcp: {host: [1]}}",
+        "user: [x]",
+    ],
+)
+def test_no_pydantic_wording_reaches_the_user(tmp_path: Path, service_body: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(
+            tmp_path,
+            "services:\n  b:\n    command: run\n"
+            f"  a:\n    command: run\n    port: 8000\n    {service_body}\n",
+        )
+    message = str(info.value)
+    for pydantic_words in ("Input should", "valid dictionary", "Schema", "instance of",
+                           "unable to", "literal", "function-before"):
+        assert pydantic_words not in message
+    assert re.search(r": must be .+ \(got .+\)$", message), message

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "errors": 1,
     "naming": 1,
     "polling": 1,
+    "locations": 1,
     "__init__": 0,
 }
 

@@ -121,3 +121,25 @@ def test_colour_wanted_only_on_a_tty_without_no_color() -> None:
     assert colour_wanted(CountingStream(tty=True), no_color=True) is False
     assert colour_wanted(CountingStream(tty=False)) is False
     assert colour_wanted(object()) is False  # type: ignore[arg-type]
+
+
+def test_system_prefix_is_bold_in_the_terminals_own_colour() -> None:
+    # Bold white (1;37) vanished on a light background: the system prefix keeps the
+    # terminal's foreground colour (no 30-37/90-97 code), made bold.
+    out = CountingStream(tty=True)
+    p = Printer(["api"], stream=out, colour=True)
+    p.notice("stopping", WHEN)
+    m = re.search(r"\x1b\[([0-9;]*)msystem \| \x1b\[0m", out.getvalue())
+    assert m is not None, out.getvalue()
+    codes = m.group(1).split(";")
+    assert "1" in codes
+    assert not [c for c in codes if c.isdigit() and (30 <= int(c) <= 37 or 90 <= int(c) <= 97)]
+
+
+def test_plural() -> None:
+    from stackup.render import plural
+
+    assert plural(1, "line") == "1 line"
+    assert plural(0, "line") == "0 lines"
+    assert plural(2, "process", "processes") == "2 processes"
+    assert plural(1, "process", "processes") == "1 process"

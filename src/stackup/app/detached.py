@@ -96,6 +96,8 @@ def _spawn(
         args += ["--profile", p]
     if port_offset is not None:
         args += ["--port-offset", str(port_offset)]
+    if stack.project is not None:
+        args += ["--project", stack.project]
     args += ["--lock-fd", str(lock_fd)]
     with open_private(state_dir / "supervisor.log") as log:
         return subprocess.Popen(

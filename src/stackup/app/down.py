@@ -86,8 +86,9 @@ def foreign_port_notes(state: StackState, names: list[str]) -> list[str]:
             proc, state["instance"]
         ):
             continue
+        stop = f" (`kill {holder.pid}` stops it)" if holder.pid is not None else ""
         notes.append(
             f"port {port} ({wanted[port]}) is held by {holder.describe()}, "
-            "which stackup did not start; left alone"
+            f"which stackup did not start; left alone{stop}"
         )
     return notes

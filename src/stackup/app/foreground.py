@@ -14,7 +14,7 @@ from stackup.engine.runtime import ServiceFailure
 from stackup.errors import ExitCode
 from stackup.events import EventBus
 from stackup.printer import Printer
-from stackup.render import failure_text
+from stackup.render import failure_text, plural
 from stackup.server import statedir
 from stackup.server.signals import SignalLatch
 from stackup.server.supervisor_process import SupervisorProcess
@@ -63,9 +63,10 @@ async def _supervise(
             elif failure is not None:
                 raise failure
             else:
+                ready = plural(len(selected), "service")
                 printer.notice(
-                    f"all {len(selected)} services ready in {time.monotonic() - began:.2f}s"
-                    " (Ctrl-C to stop)"
+                    f"{'all ' if len(selected) > 1 else ''}{ready} ready in "
+                    f"{time.monotonic() - began:.2f}s (Ctrl-C to stop)"
                 )
                 ended = asyncio.create_task(supervisor.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,11 +1,17 @@
-"""The stack's port table for `stackup ports`, with who holds each port now."""
+"""The stack's port table for `stackup ports` (and `up -d`'s ready table): each
+service's port and URL, and who holds the port now — the service itself, named as
+such, or another process."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from stackup.config.model import Stack
-from stackup.system import ports
+from stackup.server import statefile
+from stackup.system import ports, processes
 
 
 @dataclass(frozen=True)
@@ -16,6 +22,16 @@ class PortRow:
     description: str
     profiles: tuple[str, ...]
     holder: ports.PortHolder | None
+    # Set when the holder is the service's own process tree (a running stack).
+    held_by_service: str | None = None
+
+    def held_by(self) -> str:
+        """`backend (pid 123)`, another process's `pid 9736 (python3 …)`, or `free`."""
+        if self.holder is None:
+            return "free"
+        if self.held_by_service is not None:
+            return f"{self.held_by_service} (pid {self.holder.pid})"
+        return self.holder.describe()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -25,21 +41,55 @@ class PortRow:
             "description": self.description,
             "profiles": list(self.profiles),
             "holder": self.holder.to_json() if self.holder else None,
+            "held_by_service": self.held_by_service,
         }
 
 
-def port_rows(stack: Stack) -> list[PortRow]:
-    """The stack's port table, with who holds each port right now."""
-    with_ports = [s for s in stack.services.values() if s.port]
-    held = ports.holders(s.port for s in with_ports if s.port)
+def port_rows_now(stack: Stack, state_dir: Path) -> tuple[list[PortRow], bool]:
+    """The table as it is now, and whether the stack runs. A running stack shows the
+    ports it was started with (an offset or a moved port variable), not the file's."""
+    state = statefile.read(state_dir)
+    running = state is not None and statefile.supervisor_alive(state)
+    records: dict[str, dict[str, Any]] = (state or {}).get("services", {})
+    return port_rows(stack, records, use_recorded_ports=running), running
+
+
+def port_rows(
+    stack: Stack,
+    records: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    use_recorded_ports: bool = False,
+) -> list[PortRow]:
+    """One row per service with a port. `records` (the state file's services) name a
+    listener that is the service's own process tree as that service."""
+    records = records or {}
+    wanted: list[tuple[str, int]] = []
+    for name, svc in stack.services.items():
+        port = records.get(name, {}).get("port") if use_recorded_ports else None
+        port = port or svc.port
+        if port:
+            wanted.append((name, port))
+    held = ports.holders(port for _, port in wanted)
     rows = []
-    for svc in with_ports:
-        assert svc.port is not None
-        host = "localhost" if svc.host in ("127.0.0.1", "0.0.0.0", "::1") else svc.host
-        if svc.health.kind == "http":
-            url = f"http://{host}:{svc.port}{svc.health.path}"
-        else:
-            url = f"{host}:{svc.port}"
-        desc = svc.description or ""
-        rows.append(PortRow(svc.name, svc.port, url, desc, svc.profiles, held.get(svc.port)))
+    for name, port in wanted:
+        svc = stack.services[name]
+        holder = held.get(port)
+        own = holder is not None and _is_own(holder, records.get(name, {}))
+        rows.append(PortRow(
+            name, port, root_url(svc.host, port, svc.health.kind), svc.description or "",
+            svc.profiles, holder, name if own else None,
+        ))
     return rows
+
+
+def root_url(host: str, port: int, check: str) -> str:
+    """Where a person opens the service: its root, not its health path."""
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::1", "::") else host
+    return f"http://{shown}:{port}/" if check == "http" else f"{shown}:{port}"
+
+
+def _is_own(holder: ports.PortHolder, record: Mapping[str, Any]) -> bool:
+    if holder.pid is None:
+        return False
+    proc = processes.same_process(record.get("pid"), record.get("create_time"))
+    return proc is not None and holder.pid in {p.pid for p in processes.tree(proc.pid)}

@@ -13,6 +13,7 @@ import sys
 
 from stackup.config.model import Stack
 from stackup.errors import PortConflictError
+from stackup.render import plural
 from stackup.server import leftovers, statefile
 from stackup.system import processes
 from stackup.system.preflight import check_ports_free
@@ -47,6 +48,6 @@ def reclaim_leftovers(stack: Stack) -> None:
     count = asyncio.run(leftovers.reclaim(stack.state_dir))
     if count:
         sys.stderr.write(
-            f"stackup: stopped {count} process(es) left running by an earlier stackup "
-            "whose supervisor died\n"
+            f"stackup: stopped {plural(count, 'process', 'processes')} left running by an "
+            "earlier stackup whose supervisor died\n"
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,12 @@ def run(
     err = err or sys.stderr
     if not command:
         raise UsageError("no command given: stackup run [--] CMD...")
+    env = {**os.environ, **stack.env}
+    missing = _cannot_start(command[0], env)
+    if missing is not None:  # before the stack starts: a typo costs no start-up
+        code, message = missing
+        err.write(f"stackup: {message} (nothing was started)\n")
+        return code
     # A stack someone already runs (`up -d` in another terminal) is used and left up;
     # one this command started is taken down again.
     already_up = control.ping(stack.state_dir) is not None
@@ -44,7 +51,7 @@ def run(
         except StackupError as failure:
             err.write(f"stackup: the stack did not become ready: {failure}\n")
             return STACK_NOT_READY
-        return _run_command(command, {**os.environ, **stack.env}, err)
+        return _run_command(command, env, err)
     except _Interrupted as interrupted:
         err.write("stackup: interrupted while the stack was starting; taking it down\n")
         return 128 + interrupted.signum
@@ -75,6 +82,20 @@ def _interruptible_by_sigterm() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _cannot_start(name: str, env: dict[str, str]) -> tuple[int, str] | None:
+    """(exit code, message) when `name` is not found or cannot be run: a path is
+    checked as a file, a bare name against the PATH CMD will be run with."""
+    if "/" in name:
+        if not os.path.exists(name):
+            return NOT_FOUND, f"command not found: {name}"
+        if os.path.isdir(name) or not os.access(name, os.X_OK):
+            return CANNOT_RUN, f"cannot run {name}: Permission denied"
+        return None
+    if shutil.which(name, path=env.get("PATH", os.defpath)) is None:
+        return NOT_FOUND, f"command not found: {name}"
+    return None
 
 
 def _run_command(command: list[str], env: dict[str, str], err: TextIO) -> int:

@@ -5,6 +5,7 @@ the options several commands take."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from stackup import locations
 from stackup.errors import ExitCode, StackupError, UsageError
 from stackup.naming import SERVICE_NAME
 
@@ -21,9 +23,28 @@ if TYPE_CHECKING:
 
 
 class Context:
-    def __init__(self, file: Path, no_color: bool) -> None:
-        self.file = file
-        self._no_color = no_color
+    """The stack file, project and colour choice of one command line. The global
+    options may be given before the command or after it; whichever was parsed last
+    wins, so the values are read only once the command runs."""
+
+    def __init__(
+        self, file: Path | None = None, project: str | None = None, no_color: bool = False
+    ) -> None:
+        self.file_given = file  # -f / --file / STACKUP_FILE; None: search for stack.yaml
+        self.project = project or None  # -p / --project / STACKUP_PROJECT
+        self.no_color_given = no_color
+
+    @functools.cached_property
+    def file(self) -> Path:
+        if self.file_given is not None:
+            return self.file_given
+        found = locations.find_stack_file(Path.cwd())
+        if found is None:
+            raise UsageError(
+                f"no {locations.DEFAULT_FILE} in {Path.cwd()} or any folder above it; "
+                "name the stack file with -f FILE (or STACKUP_FILE)"
+            )
+        return found
 
     @property
     def no_color(self) -> bool:
@@ -31,22 +52,46 @@ class Context:
         service output: `status` must not pay for importing the settings machinery)."""
         from stackup.settings import Settings
 
-        return self._no_color or Settings.from_env().no_color
+        return self.no_color_given or Settings.from_env().no_color
 
-    @property
+    @functools.cached_property
     def state_dir(self) -> Path:
-        """`.stackup/` beside the stack file: found without loading the file."""
-        return self.file.resolve().parent / ".stackup"
+        """The project's state folder (found without loading the stack file), after
+        checking that it is not another stack file's."""
+        state_dir = locations.state_dir(self.file, self.project)
+        _check_owner(state_dir, self.file, locations.project_name(self.file, self.project))
+        return state_dir
 
     def load(self, profiles: tuple[str, ...] = (), port_offset: int | None = None) -> Stack:
         from stackup.config import load_stack
 
-        return load_stack(self.file, profiles=profiles, port_offset=port_offset)
+        return load_stack(
+            self.file, profiles=profiles, port_offset=port_offset, project=self.project
+        )
 
     def printer(self, names: list[str]) -> Printer:
         from stackup.printer import Printer, colour_wanted
 
         return Printer(names, sys.stdout, colour_wanted(sys.stdout, self.no_color))
+
+
+def _check_owner(state_dir: Path, file: Path, project: str | None) -> None:
+    """Two stack files never share a state folder. Derived project names can meet
+    (`ci.yaml` and `ci.yml`), and so can explicit ones: refuse rather than show or stop
+    the other file's services. A recorded file that no longer exists (renamed) is no
+    owner any more."""
+    from stackup.server import statefile
+
+    recorded = (statefile.read(state_dir) or {}).get("file")
+    if not recorded or not os.path.exists(recorded) or not os.path.exists(file):
+        return
+    if os.path.samefile(recorded, file):
+        return
+    who = f"project {project}" if project else "the default project"
+    raise UsageError(
+        f"{state_dir} holds the state of {recorded} ({who}); "
+        "give this stack file a project of its own with -p NAME"
+    )
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,9 +145,127 @@ def check_known(obj: Context, names: tuple[str, ...]) -> list[str]:
     return checked
 
 
+def validate_project(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value and not locations.PROJECT_NAME.match(value):
+        raise click.BadParameter(
+            f"{value!r}: use lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit",
+            ctx, param,
+        )
+    return value or None
+
+
+class GlobalOption(click.Option):
+    """A global option given after the command: it sets the same Context value as the
+    group's option (listed under its own heading in the command's help)."""
+
+    is_global = True
+
+
+def _store(attr: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if attr == "project":
+            value = validate_project(ctx, param, value)
+        if value is None or value is False:
+            return value
+        obj = ctx.find_object(Context)
+        if obj is None:  # shell completion parses without running the group
+            ctx.meta[f"stackup.{attr}"] = value
+        else:
+            setattr(obj, attr, value)
+        return value
+
+    return callback
+
+
+def global_options(*, short_file: bool = True) -> Callable[[Any], Any]:
+    """`-f/--file`, `-p/--project` and `--no-color` accepted after the command too.
+    `logs` passes short_file=False: there `-f` is --follow, as in `tail -f`, so the
+    stack file is `--file` after `logs` (or `-f` before it)."""
+    file_decls = ("-f", "--file") if short_file else ("--file",)
+
+    def decorate(fn: Any) -> Any:
+        fn = click.option(
+            "--no-color", cls=GlobalOption, is_flag=True, expose_value=False,
+            callback=_store("no_color_given"), help="Plain output, no colours ($NO_COLOR).",
+        )(fn)
+        fn = click.option(
+            "-p", "--project", cls=GlobalOption, metavar="NAME", expose_value=False,
+            callback=_store("project"),
+            help="Which copy of the stack ($STACKUP_PROJECT).",
+        )(fn)
+        return click.option(
+            *file_decls, "file_given", cls=GlobalOption, metavar="FILE", expose_value=False,
+            type=click.Path(path_type=Path), callback=_store("file_given"),
+            help="The stack file ($STACKUP_FILE; default: stack.yaml here or above).",
+        )(fn)
+
+    return decorate
+
+
+class StackupCommand(click.Command):
+    """A verb: its own options first, then the global ones under their own heading."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue  # arguments are in the usage line and the text
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (shared if getattr(param, "is_global", False) else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options (also before the command)"):
+                formatter.write_dl(shared)
+
+
+def examples(*lines: tuple[str, str]) -> str:
+    """An `Examples:` epilog: command and what it does, kept as written (`\\b`)."""
+    width = max(len(cmd) for cmd, _ in lines)
+    body = "\n".join(f"  {cmd.ljust(width)}  {what}" for cmd, what in lines)
+    return f"\b\nExamples:\n{body}"
+
+
+def complete_services(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[str]:
+    """Shell completion of service names: those of the running (or last) supervisor,
+    else the stack file's keys (read as plain YAML: fast, and a file that does not
+    load completes what it can). Never fails: no completion is better than a trace."""
+    try:
+        names = _service_names(ctx)
+    except Exception:  # completion must never print a traceback
+        return []
+    already = set(ctx.params.get(param.name or "", ()) or ())
+    return [n for n in names if n.startswith(incomplete) and n not in already]
+
+
+def _service_names(ctx: click.Context) -> list[str]:
+    root = ctx.find_root()
+    file = ctx.meta.get("stackup.file_given") or root.params.get("file")
+    project = ctx.meta.get("stackup.project") or root.params.get("project")
+    obj = Context(file, project)
+    from stackup.server import statefile
+
+    state = statefile.read(locations.state_dir(obj.file, obj.project))
+    if state and state.get("services"):
+        return list(state["services"])
+    import yaml
+
+    data = yaml.safe_load(obj.file.read_text())
+    services = data.get("services") if isinstance(data, dict) else None
+    return [str(n) for n in services] if isinstance(services, dict) else []
+
+
 profile_option = click.option(
-    "--profile", "profiles", multiple=True, help="Activate a profile (repeatable)."
+    "--profile", "profiles", multiple=True, metavar="NAME",
+    help="Activate profile NAME (repeatable).",
 )
 offset_option = click.option(
-    "--port-offset", type=int, default=None, help="Add this to every port of the stack."
+    "--port-offset", type=int, default=None, metavar="N",
+    help="Add N to every port of the stack.",
 )

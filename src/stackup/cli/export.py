@@ -6,26 +6,56 @@ from pathlib import Path
 
 import click
 
-from stackup.cli.base import Context, check_names, handle_errors, offset_option, profile_option
+from stackup.cli.base import (
+    Context,
+    StackupCommand,
+    check_names,
+    complete_services,
+    examples,
+    global_options,
+    handle_errors,
+    offset_option,
+    profile_option,
+)
 
 
-@click.command(name="export")
-@click.argument("fmt", metavar="FORMAT")
-@click.argument("services", nargs=-1)
+def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from stackup.export import FORMATS
+
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+@click.command(
+    name="export", cls=StackupCommand, short_help="Write the stack in another tool's format.",
+    epilog=examples(
+        ("stackup export procfile > Procfile", "for honcho, foreman, overmind"),
+        ("stackup export compose -o deploy/", "compose.yaml (and env files) into deploy/"),
+        ("stackup export systemd -o units/", "one unit per service, and a target"),
+        ("stackup export env backend", "the environment backend gets, as KEY=value"),
+    ),
+)
+@click.argument("fmt", metavar="FORMAT", shell_complete=_complete_formats)
+@click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=None,
-    help="Write the files into this folder instead of printing them.",
+    metavar="DIR", help="Write the files into DIR instead of printing them.",
 )
 @click.option("--force", is_flag=True, help="With -o: overwrite existing files.")
 @profile_option
 @offset_option
+@global_options()
 @click.pass_obj
 @handle_errors
 def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
     profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Export the stack as FORMAT: procfile, compose, systemd or env (secrets masked)."""
+    """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd or env.
+
+    Secret values are never written: each format refers to the variable instead.
+    One file goes to stdout, several under `# ==> name <==` headers; -o DIR writes
+    them into DIR (never over the stack's own files, nor others without --force).
+    """
     from stackup.app import exporting
     from stackup.config import graph
     from stackup.export import export

@@ -7,12 +7,32 @@ import sys
 import click
 
 from stackup import render
-from stackup.cli.base import Context, check_names, handle_errors, offset_option, profile_option
+from stackup.cli.base import (
+    Context,
+    StackupCommand,
+    check_names,
+    complete_services,
+    examples,
+    global_options,
+    handle_errors,
+    offset_option,
+    profile_option,
+)
 from stackup.errors import StackupError
 
 
-@click.command(name="up")
-@click.argument("services", nargs=-1)
+@click.command(
+    name="up", cls=StackupCommand, short_help="Start the stack (or some services).",
+    epilog=examples(
+        ("stackup up", "the whole stack in the foreground; Ctrl-C stops it"),
+        ("stackup up backend", "backend and what it depends on"),
+        ("stackup up -d", "in the background; returns once every service is ready"),
+        ("stackup up --profile voice", "also the services of the profile voice"),
+        ("DB_PORT=15500 stackup up", "move a port that the file reads from a variable"),
+        ("stackup -p two up -d --port-offset 100", "a second copy beside the first"),
+    ),
+)
+@click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; return once ready.")
 @click.option(
     "--fresh", is_flag=True,
@@ -20,14 +40,26 @@ from stackup.errors import StackupError
 )
 @profile_option
 @offset_option
+@global_options()
 @click.pass_obj
 @handle_errors
 def command(
     obj: Context, services: tuple[str, ...], detach: bool, fresh: bool,
     profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Start the stack (or SERVICES and what they depend on)."""
+    """Start the stack, or the SERVICEs and what they depend on, in dependency order.
+
+    Each service starts once what it depends on is ready. In the foreground every
+    service's output is shown with its name; Ctrl-C stops everything in reverse
+    order (twice: kill at once). With -d a supervisor keeps the stack running in
+    the background: `stackup status`, `logs`, `restart` and `down` reach it.
+
+    Exit codes: 0 stopped cleanly (or, with -d, ready), 1 a service failed,
+    2 a bad stack file or option, 3 a port is held by another process,
+    4 the stack already runs, 130 -d interrupted while waiting.
+    """
     names = check_names(services)
+    obj.state_dir  # noqa: B018  # refuse another stack file's state before loading
     stack = obj.load(profiles, port_offset)
     if detach:
         from stackup.app import detached, portview

@@ -1,4 +1,5 @@
-"""The resolved stack as data (`config --json`), YAML (`config`) and `config --explain`.
+"""The resolved stack as data (`config --json`) and `config --explain`; the stack file
+that `config` prints is written by `stackfile`.
 
 Every value that leaves here is masked (unless `mask=False`): secret-looking keys show
 ****, and secret values are masked inside other values and commands too.
@@ -8,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from stackup.config.model import HealthCheck, Service, Stack, ValueOrigin
 from stackup.config.secrets import mask_text, mask_url_passwords, mask_value, secret_values
+from stackup.errors import StackupError
 
 # A service's own environment: port variables, then its env, its env files, the
 # stack's env, the stack's env files (SPEC); the process env only beneath all of them.
@@ -82,14 +82,9 @@ def _health_dict(check: HealthCheck, text: Any) -> dict[str, Any]:
     return out
 
 
-def stack_to_yaml(stack: Stack, *, mask: bool = True) -> str:
-    return yaml.safe_dump(
-        stack_to_dict(stack, mask=mask), sort_keys=False, default_flow_style=False, width=100
-    )
-
-
 def explain(stack: Stack, var: str) -> list[str]:
-    """Which value of `var` wins, where it came from, and what it shadows."""
+    """Which source decides `var`, and which values it overrides. A variable the
+    stack neither sets nor uses is an error (exit 1), one line."""
     origins = stack.origins.get(var, [])
     secrets = secret_values(stack)
 
@@ -97,22 +92,52 @@ def explain(stack: Stack, var: str) -> list[str]:
         return f"{var}={mask_value(var, value, secrets)}"
 
     if not origins:
-        return [
-            f"{var} is not defined anywhere in the stack (no port variable, env file or "
-            "env entry sets it) and the stack file does not use it"
-        ]
+        raise StackupError(
+            f"{var} is not defined in this stack: no port, env file or env entry sets it, "
+            "and the stack file does not use it"
+        )
     lines: list[str] = []
     shared = [o for o in origins if o.service is None and o.source in _INTERPOLATION]
-    if shared:
-        lines.append(f"{show(shared[0].value)}  from {_describe(shared[0])}")
-        lines += [f"  shadows {show(o.value)}  from {_describe(o)}" for o in shared[1:]]
-    for origin in (o for o in origins if o.source == "default"):
-        lines.append(f"  the default {show(origin.value)} was used at {origin.detail}")
+    defaults = [o for o in origins if o.source == "default"]
     winner = shared[0] if shared else None
+    if winner is not None:
+        decided_by, told = _decided_by(winner, shared, defaults)
+        lines.append(f"{show(winner.value)}  from {decided_by}")
+        lines += [
+            f"  overrides {show(o.value)}  from {_describe(o)}"
+            for o in shared[1:]
+            if o not in told
+        ]
+        defaults = [o for o in defaults if o not in told]
+    for origin in defaults:
+        lines.append(f"  the default {show(origin.value)} was used at {origin.detail}")
     lines += _service_lines(stack, var, origins, winner, show)
     if not lines or not lines[0].startswith(var + "="):
         lines.insert(0, f"{var} is not set for the whole stack")
     return lines
+
+
+def _decided_by(
+    winner: ValueOrigin, shared: list[ValueOrigin], defaults: list[ValueOrigin]
+) -> tuple[str, list[ValueOrigin]]:
+    """Say plainly which source decided the value. A port variable whose `port:` field
+    reads that same variable (`port: ${DB_PORT:-5432}`) was decided by where the
+    field found it: DB_PORT=15500 in the environment moved the port; nothing was
+    overridden. Returns the text and the origins it already accounts for."""
+    if winner.source != "port" or not winner.via:
+        return _describe(winner), []
+    follows = f"the port of service {_service_of(winner)} ({winner.detail}) follows it"
+    if winner.via == "default":
+        used = [o for o in defaults if o.detail == winner.detail]
+        return f"the default in {winner.detail}, as nothing else sets it", used
+    source = next((o for o in shared[1:] if o.source == winner.via), None)
+    if source is None:
+        return _describe(winner), []
+    return f"{_describe(source)}; {follows}", [source]
+
+
+def _service_of(port_origin: ValueOrigin) -> str:
+    return port_origin.detail.split(".")[1]  # "services.<name>.port"
 
 
 def _service_lines(
@@ -153,9 +178,7 @@ def _service_winner(origins: list[ValueOrigin], service: str) -> ValueOrigin | N
 
 def _describe(origin: ValueOrigin) -> str:
     if origin.source == "port":
-        if origin.service is not None:
-            return f"the port of service {origin.service} ({origin.detail})"
-        return f"a port variable ({origin.detail})"
+        return f"the port of service {origin.service or _service_of(origin)} ({origin.detail})"
     if origin.source == "process env":
         return "the process environment"
     if origin.source == "env file":

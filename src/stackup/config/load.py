@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from stackup import locations
 from stackup.config.checks import check_dependencies
 from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
 from stackup.config.model import Service, Stack
@@ -31,13 +32,14 @@ def load_stack(
     profiles: Sequence[str] = (),
     port_offset: int | None = None,
     environ: Mapping[str, str] | None = None,
+    project: str | None = None,
 ) -> Stack:
     """Read, validate and resolve the stack file. Raises only ConfigError."""
     environ = os.environ if environ is None else environ
     file = Path(file)
     source = read_source(file)
     schema = validate(source)
-    root = Path(os.path.abspath(file)).parent
+    root = locations.stack_folder(file)
     check_dependencies(schema.services, source)
     stack_files = read_stack_env_files(schema, source, root, environ)
     file_env = merged(stack_files)
@@ -45,7 +47,8 @@ def load_stack(
     # Ports first: `port:` fields cannot see port variables (they define them).
     port_stage = Resolver(source, environ, file_env, schema.env, port_vars={})
     offset = port_offset if port_offset is not None else file_port_offset(schema, port_stage)
-    ports = resolve_ports(schema, port_stage, offset)
+    ports_via: dict[str, str] = {}
+    ports = resolve_ports(schema, port_stage, offset, ports_via)
     port_vars = port_variables(ports, source)
 
     resolver = Resolver(source, environ, file_env, schema.env, port_vars)
@@ -77,6 +80,7 @@ def load_stack(
         stack_env=stack_env,
         services=records,
         defaults=port_stage.defaults + resolver.defaults,
+        ports_via=ports_via,
     )
     return Stack(
         name=schema.name or root.name,
@@ -86,6 +90,7 @@ def load_stack(
         port_offset=offset,
         origins=origins,
         env={**file_env, **stack_env, **port_vars},
+        project=project,
     )
 
 
@@ -128,8 +133,12 @@ def file_port_offset(schema: StackSchema, resolver: Resolver) -> int:
     return value
 
 
-def resolve_ports(schema: StackSchema, resolver: Resolver, offset: int) -> dict[str, int]:
-    """Each service's final port (interpolated, offset added, range-checked, unique)."""
+def resolve_ports(
+    schema: StackSchema, resolver: Resolver, offset: int, via: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Each service's final port (interpolated, offset added, range-checked, unique).
+    `via` is filled with the source of each port that reads its own port variable
+    (`port: ${DB_PORT:-5432}`): the process environment, an env file, ..., a default."""
     ports: dict[str, int] = {}
     owner: dict[int, str] = {}
     for name, raw in schema.services.items():
@@ -138,7 +147,13 @@ def resolve_ports(schema: StackSchema, resolver: Resolver, offset: int) -> dict[
         path = ("services", name, "port")
         value = raw.port
         if isinstance(value, str):
+            found, defaults = len(resolver.found), len(resolver.defaults)
             value = resolver.interpolate(value, path)
+            own = port_variable(name)
+            sources = [src for var, src in resolver.found[found:] if var == own]
+            used_default = any(var == own for var, _ in resolver.defaults[defaults:])
+            if via is not None and (sources or used_default):
+                via[name] = sources[0] if sources else "default"
         port = parse_port(value, path, resolver, offset)
         if port in owner:
             raise resolver.source.error(

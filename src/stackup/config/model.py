@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from stackup import locations
+
 Condition = Literal["healthy", "started", "completed"]
 CheckKind = Literal["tcp", "http", "command", "log", "none"]
 RestartPolicy = Literal["no", "on-failure", "always"]
@@ -72,6 +74,10 @@ class ValueOrigin:
     detail: str = ""  # e.g. the env file's path, or "services.db.port"
     value: str = ""
     service: str | None = None  # set when the value applies to one service only
+    # A port variable whose `port:` field read that same variable (`port:
+    # ${DB_PORT:-5432}`): the source that really decided it ("process env", "env file",
+    # "stack env" or "default"), so that source is not reported as overridden.
+    via: str = ""
 
 
 @dataclass
@@ -88,6 +94,8 @@ class Stack:
     # The stack-wide environment (port variables > stack env > stack env files), what
     # `stackup run` gives its command; services get theirs in Service.env.
     env: dict[str, str] = field(default_factory=dict)
+    # `-p NAME` / STACKUP_PROJECT: which copy of this file (None: the file's own).
+    project: str | None = None
 
     @property
     def root(self) -> Path:
@@ -95,7 +103,7 @@ class Stack:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".stackup"
+        return locations.state_dir(self.file, self.project)
 
     def default_services(self) -> list[str]:
         """Services started by a bare `up`: those with no profile, or an active one."""

@@ -9,8 +9,8 @@ one ConfigError naming the key path and its line.
 from __future__ import annotations
 
 import difflib
-import re
 import signal
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -31,6 +31,7 @@ from stackup.config.fields import (
     parse_version,
     require_services,
 )
+from stackup.config.messages import house_style
 from stackup.config.yamlsource import KeyPath, Source
 from stackup.errors import ConfigError
 
@@ -137,11 +138,13 @@ def _first_error(source: Source, exc: ValidationError) -> ConfigError:
         for path, e in found
         if not any(len(other) > len(path) and other[: len(path)] == path for other in paths)
     ] or found
-    errors = [_to_config_error(source, e) for _, e in specific]
+    # Several errors on one key: it takes several shapes (a union) and matched none.
+    shapes = Counter(path for path, _ in specific)
+    errors = [_to_config_error(source, e, shapes[path] > 1) for path, e in specific]
     return min(errors, key=lambda e: e.line if e.line is not None else 1 << 30)
 
 
-def _to_config_error(source: Source, err: Any) -> ConfigError:
+def _to_config_error(source: Source, err: Any, several_shapes: bool = False) -> ConfigError:
     path, last_missing = _data_path(source.data, err["loc"], err["type"])
     line = source.line(path)
     if last_missing:
@@ -150,14 +153,7 @@ def _to_config_error(source: Source, err: Any) -> ConfigError:
         return source.error(_unknown_key(path), path, line=line)
     if err["type"] == "missing":
         return source.error("required key is missing", path, line=line)
-    message = str(err["msg"]).removeprefix("Value error, ")
-    # "a valid dictionary or instance of DependencySchema": our class names mean
-    # nothing to the user; the key path already says what is expected there.
-    message = re.sub(r" or instance of \w+Schema", "", message)
-    value = err.get("input")
-    if err["type"] not in ("value_error",) and isinstance(value, str | int | float | bool):
-        message += f" (got {value!r})"
-    return source.error(message, path, line=line)
+    return source.error(house_style(err, path, several_shapes), path, line=line)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[KeyPath, bool]:

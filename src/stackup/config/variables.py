@@ -31,6 +31,9 @@ class Resolver:
     referenced: set[str] = field(default_factory=set)
     # (variable, where its `${VAR:-default}` default was used)
     defaults: list[tuple[str, ValueOrigin]] = field(default_factory=list)
+    # (variable, the source that gave its value), in lookup order: which source
+    # decided a `port:` field that reads a variable.
+    found: list[tuple[str, str]] = field(default_factory=list)
     _memo: dict[str, str] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
 
@@ -38,12 +41,16 @@ class Resolver:
         self.referenced.add(name)
         if name == "PORT" and own_port is not None:
             return str(own_port)
-        for layer in (self.port_vars, self.environ, self.file_env):
+        for source, layer in (
+            ("port", self.port_vars), ("process env", self.environ), ("env file", self.file_env)
+        ):
             if name in layer:
+                self.found.append((name, source))
                 return layer[name]
         # While `env.A` is being resolved, `${A}` inside it cannot mean itself; it falls
         # through to "undefined", so `${A:-fallback}` works and `${A}` is an error.
         if name in self.stack_env_raw and name not in self._resolving:
+            self.found.append((name, "stack env"))
             return self.stack_env(name)
         return None
 
@@ -88,15 +95,22 @@ def collect_origins(
     stack_env: Mapping[str, str],
     services: list[ServiceEnvRecord],
     defaults: list[tuple[str, ValueOrigin]],
+    ports_via: Mapping[str, str] | None = None,
 ) -> dict[str, list[ValueOrigin]]:
-    """Every place each variable has a value, interpolation's order first."""
+    """Every place each variable has a value, interpolation's order first.
+    `ports_via`: service -> the source its `port:` field took its own port variable
+    from (see ValueOrigin.via)."""
+    ports_via = ports_via or {}
     origins: dict[str, list[ValueOrigin]] = {}
 
     def add(name: str, origin: ValueOrigin) -> None:
         origins.setdefault(name, []).append(origin)
 
     for service, port in ports.items():
-        add(port_variable(service), ValueOrigin("port", f"services.{service}.port", str(port)))
+        origin = ValueOrigin(
+            "port", f"services.{service}.port", str(port), via=ports_via.get(service, "")
+        )
+        add(port_variable(service), origin)
     for service, port in ports.items():
         add("PORT", ValueOrigin("port", f"services.{service}.port", str(port), service))
     for name in referenced:

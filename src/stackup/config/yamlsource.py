@@ -89,7 +89,10 @@ def _read_text(file: Path) -> str:
     try:
         return file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("stack file not found", file) from None
+        # A relative name says where it was looked for: `-f` is relative to the
+        # current folder, which may not be the one the user thinks of.
+        where = "" if file.is_absolute() else f" (no {file.absolute()})"
+        raise ConfigError(f"stack file not found{where}", file) from None
     except IsADirectoryError:
         raise ConfigError("is a directory, not a stack file", file) from None
     except UnicodeDecodeError:

@@ -31,6 +31,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--file", type=Path, required=True)
     p.add_argument("--profile", action="append", default=[])
     p.add_argument("--port-offset", type=int, default=None)
+    p.add_argument("--project", default=None, help="-p NAME of the `up -d` that started it")
     p.add_argument("--lock-fd", type=int, default=None, help="the lock `up -d` passed on")
     return p.parse_args(argv)
 
@@ -38,7 +39,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
-        stack = load_stack(args.file, profiles=args.profile, port_offset=args.port_offset)
+        stack = load_stack(
+            args.file, profiles=args.profile, port_offset=args.port_offset, project=args.project
+        )
         state_dir = statedir.ensure_private_dir(stack.state_dir)
         with statedir.supervisor_lock(state_dir, args.lock_fd):
             return asyncio.run(run(stack))

@@ -17,7 +17,10 @@ def ensure_private_dir(path: Path) -> Path:
     """Create `path` (0700); tighten it when it already exists with looser bits."""
     if path.exists() and not path.is_dir():
         raise StackupError(f"{path} is in the way: stackup keeps its runtime folder there")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Folders created on the way are private too (`.stackup/` for a project's
+    # `.stackup/projects/NAME/`): mkdir(parents=True) would give them the umask's bits.
+    for folder in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        folder.mkdir(mode=0o700, exist_ok=True)
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path

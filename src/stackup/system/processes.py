@@ -64,6 +64,15 @@ def carries_marker(proc: psutil.Process, instance: str) -> bool:
         return False
 
 
+def service_marker(pid: int) -> str | None:
+    """The stackup service a process belongs to (its STACKUP_SERVICE marker), if any."""
+    proc = process_or_none(pid)
+    try:
+        return proc.environ().get(MARKER_SERVICE) if proc is not None else None
+    except (psutil.Error, OSError):
+        return None
+
+
 def tree(pid: int) -> list[psutil.Process]:
     """The process and all its descendants still alive (not zombies)."""
     root = process_or_none(pid)
