@@ -30,6 +30,8 @@ COMMANDS = {
     "config": "config",
     "export": "export",
     "ports": "ports",
+    "schema": "schema",
+    "init": "init",
 }
 
 
