@@ -31,7 +31,6 @@ COMMANDS = {
     "export": "export",
     "ports": "ports",
     "schema": "schema",
-    "init": "init",
 }
 
 

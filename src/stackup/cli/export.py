@@ -25,7 +25,8 @@ def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
     profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Export the stack as FORMAT: procfile, compose, systemd or env (secrets masked)."""
+    """Export the stack as FORMAT: procfile, compose, systemd, env or kubernetes (secrets
+    never written: referred to)."""
     from stackup.app import exporting
     from stackup.config import graph
     from stackup.export import export
