@@ -36,14 +36,14 @@ def format_of(path: Path) -> str:
     if name.startswith("procfile"):
         return "procfile"
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = read_source(path).data
-        except ConfigError:
-            data = None
-        if isinstance(data, dict) and "processes" in data:
+        data = read_source(path).data  # a YAML file that does not parse says so here
+        if "processes" in data:
             return "process-compose"
-        if isinstance(data, dict) and "services" in data:
+        if "services" in data:
             return "compose"
+        raise ConfigError(
+            "neither a compose file (services:) nor a process-compose file (processes:)", path
+        )
     return "procfile"
 
 

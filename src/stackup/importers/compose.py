@@ -319,7 +319,8 @@ def _env_text(value: Any) -> str:
 
 
 _SHORT_PORT = re.compile(
-    r"^(?:(?:\[[^\]]+\]|[0-9.]+):)?(?:(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?$"
+    r"^(?:(?:\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(?P<published>\d+):)?(?P<target>\d+)"
+    r"(?:/(?P<proto>tcp|udp))?$"
 )
 
 
