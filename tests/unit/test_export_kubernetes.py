@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from stackup.config import Stack, load_stack
+from stackup.config.explain import stack_to_dict
 from stackup.errors import ConfigError, UsageError
 from stackup.export import export
 from stackup.export.kubernetes import WAIT_FOR_JOB_IMAGE, WAIT_FOR_PORT_IMAGE, dns_label
@@ -196,3 +197,11 @@ def test_names_become_dns_labels(tmp_path: Path) -> None:
     )
     with pytest.raises(UsageError, match="my_api and my-api would both be named 'my-api'"):
         export(load_stack(path, environ={}), "kubernetes", ["my_api", "my-api"])
+
+
+def test_image_is_interpolated_and_shown_by_config(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text("services:\n  web:\n    image: acme/web:${TAG:-dev}\n    command: a\n")
+    stack = load_stack(path, environ={"TAG": "1.4"})
+    assert stack.services["web"].image == "acme/web:1.4"
+    assert stack_to_dict(stack)["services"]["web"]["image"] == "acme/web:1.4"

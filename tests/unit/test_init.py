@@ -44,7 +44,7 @@ def init(project: Path, *args: str, name: str = "stack.yaml") -> tuple[str, dict
 
 def test_procfile_names_commands_and_port_use(project: Path) -> None:
     text, doc = init(project, "--from", "Procfile")
-    assert text.startswith("# yaml-language-server: $schema=stack.schema.json\n")
+    assert text.startswith("# yaml-language-server: $schema=./stack.schema.json\n")
     services = doc["services"]
     assert list(services) == ["web", "worker", "clock_2"]
     # $PORT becomes ${PORT} (the service's own port); every other $ is kept for the shell

@@ -10,7 +10,7 @@ import yaml
 from stackup.importers.proposal import Proposal
 
 SCHEMA_FILE = "stack.schema.json"
-MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
+MODELINE = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 
 
 def _one_line(text: str) -> str:
