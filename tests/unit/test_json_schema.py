@@ -56,7 +56,7 @@ def _repo_stack_files() -> list[Path]:
     return [
         ROOT / "stack.yaml",
         *sorted((ROOT / "examples").rglob("stack.yaml")),
-        *sorted((ROOT / "tests" / "stacks").rglob("*.yaml")),
+        ROOT / "tests" / "stacks" / "spec_example" / "stack.yaml",
     ]
 
 
