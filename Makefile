@@ -14,7 +14,7 @@ STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint soak clean
+.PHONY: venv demo test lint schema soak clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: venv
 test: venv
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q || [ $$? -eq 5 ]
+
+# The JSON Schema of stack.yaml for editors, committed; a test fails when it is stale.
+schema: venv
+	$(BIN)/stackup schema > stack.schema.json
 
 # Not part of `make test`: 10 healthy services and a crash loop for 5 minutes under
 # `up -d`; reports whether the supervisor's files, threads and memory stay flat.

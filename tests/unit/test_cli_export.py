@@ -64,6 +64,6 @@ def test_output_folder_is_written_but_env_files_and_existing_files_are_kept(
 
 def test_unknown_format_and_service_are_usage_errors(tmp_path: Path) -> None:
     stack = copy_stack(tmp_path)
-    bad = invoke("-f", str(stack), "export", "kubernetes")
-    assert bad.exit_code == 2 and "unknown export format 'kubernetes'" in bad.stderr
+    bad = invoke("-f", str(stack), "export", "helm")
+    assert bad.exit_code == 2 and "unknown export format 'helm'" in bad.stderr
     assert invoke("-f", str(stack), "export", "env", "nosuch").exit_code == 2

@@ -19,6 +19,7 @@ from tests.unit.test_export_stacks import (
     SPEC_EXAMPLE,
     SPEC_SECRETS,
     rich_stack,
+    with_images,
 )
 
 
@@ -28,11 +29,12 @@ def spec() -> Stack:
 
 
 def test_formats_and_filenames(spec: Stack) -> None:
-    assert FORMATS == ("procfile", "compose", "systemd", "env")
+    assert FORMATS == ("procfile", "compose", "systemd", "env", "kubernetes")
     selection = select(spec)
     assert list(export(spec, "procfile", selection)) == ["Procfile"]
     assert list(export(spec, "env", selection)) == [".env"]
     assert list(export(spec, "compose", selection)) == ["compose.yaml"]
+    assert list(export(with_images(spec), "kubernetes", selection)) == ["kubernetes.yaml"]
     assert list(export(spec, "systemd", selection)) == [
         "medcor-db.service",
         "medcor-migrate.service",
@@ -63,7 +65,7 @@ def test_selection_limits_the_services(spec: Stack) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_spec_example_secrets_appear_nowhere(spec: Stack, fmt: str) -> None:
-    files = export(spec, fmt, list(spec.services))
+    files = export(with_images(spec), fmt, list(spec.services))
     for name, content in files.items():
         for secret in SPEC_SECRETS:
             assert secret not in content, f"{secret!r} leaked into {fmt} {name}"
@@ -71,7 +73,7 @@ def test_spec_example_secrets_appear_nowhere(spec: Stack, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_rich_stack_secrets_appear_nowhere(tmp_path: Path, fmt: str) -> None:
-    stack = rich_stack(tmp_path)
+    stack = with_images(rich_stack(tmp_path))
     files = export(stack, fmt, list(stack.services))
     for name, content in files.items():
         for secret in RICH_SECRETS:
@@ -80,9 +82,10 @@ def test_rich_stack_secrets_appear_nowhere(tmp_path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_refers_to_the_secret_variables(tmp_path: Path, fmt: str) -> None:
-    stack = rich_stack(tmp_path)
+    stack = with_images(rich_stack(tmp_path))
     text = "\n".join(export(stack, fmt, list(stack.services)).values())
-    assert "${DB_PASSWORD}" in text
+    # Kubernetes expands `$(NAME)`, from a variable the container defines before
+    assert ("$(DB_PASSWORD)" if fmt == "kubernetes" else "${DB_PASSWORD}") in text
 
 
 def test_secrets_split_into_references(tmp_path: Path) -> None:

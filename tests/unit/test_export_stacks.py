@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -70,3 +71,12 @@ def rich_stack(tmp_path: Path) -> Stack:
     (tmp_path / "web.env").write_text("WEB_TOKEN=svc-file-tok\n")
     (tmp_path / "stack.yaml").write_text(textwrap.dedent(RICH_YAML))
     return load_stack(tmp_path / "stack.yaml", environ=RICH_ENVIRON)
+
+
+def with_images(stack: Stack) -> Stack:
+    """The stack with an `image:` on every service (the kubernetes export needs one)."""
+    stack.services = {
+        name: dataclasses.replace(svc, image=f"registry.example.com/{stack.name}/{name}:dev")
+        for name, svc in stack.services.items()
+    }
+    return stack

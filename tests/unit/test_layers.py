@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "server": 7,
     "engine": 6,
     "export": 5,
+    "importers": 5,
     "system": 5,
     "config": 4,
     "settings": 4,

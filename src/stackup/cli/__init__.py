@@ -32,6 +32,8 @@ COMMANDS = {
     "ports": "ports",
     "export": "export",
     "completion": "completion",
+    "schema": "schema",
+    "init": "init",
 }
 
 

@@ -50,7 +50,8 @@ def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
     profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd or env.
+    """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd, env or
+    kubernetes.
 
     Secret values are never written: each format refers to the variable instead.
     One file goes to stdout, several under `# ==> name <==` headers; -o DIR writes

@@ -62,6 +62,7 @@ class Service:
     profiles: tuple[str, ...] = ()
     description: str | None = None
     user: str | None = None
+    image: str | None = None  # a container image, for the compose and kubernetes exports
     line: int | None = None  # where the service is defined in the stack file
 
 

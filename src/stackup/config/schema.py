@@ -49,63 +49,236 @@ class _Model(BaseModel):
 
 
 class TcpSpec(_Model):
-    port: PortValue | None = None
-    host: str | None = None
+    port: PortValue | None = Field(
+        None,
+        description="The port to connect to; default: the service's port.",
+        examples=[5432, "${DB_PORT}"],
+    )
+    host: str | None = Field(
+        None,
+        description="Where to connect; default: the service's host (127.0.0.1).",
+        examples=["127.0.0.1", "localhost"],
+    )
 
 
 class HttpSpec(_Model):
-    path: str = "/"
-    status: Annotated[int, Field(ge=100, le=599)] | None = None
-    port: PortValue | None = None
-    host: str | None = None
+    path: str = Field(
+        "/", description="The path a GET is sent to.", examples=["/api/health/", "/healthz"]
+    )
+    status: Annotated[int, Field(ge=100, le=599)] | None = Field(
+        None,
+        description="The exact HTTP status that counts as ready; default: any 2xx or 3xx.",
+        examples=[200, 204],
+    )
+    port: PortValue | None = Field(
+        None,
+        description="The port to send the request to; default: the service's port.",
+        examples=[8000, "${BACKEND_PORT}"],
+    )
+    host: str | None = Field(
+        None,
+        description="Where to connect; default: the service's host (127.0.0.1).",
+        examples=["127.0.0.1"],
+    )
 
 
 class HealthSchema(_Model):
-    tcp: bool | TcpSpec | None = None
-    http: str | HttpSpec | None = None
-    command: Command | None = None
-    log: str | None = None
-    interval: PositiveDuration | None = None
-    timeout: PositiveDuration | None = None
-    retries: Annotated[int, Field(ge=1)] | None = None
-    start_timeout: PositiveDuration | None = None
+    tcp: bool | TcpSpec | None = Field(
+        None,
+        description="Ready when the port accepts a connection (the default check of a service"
+        " with a port): `true`, or `{port, host}`.",
+        examples=[True, {"port": 5432}],
+    )
+    http: str | HttpSpec | None = Field(
+        None,
+        description="Ready when a GET answers 2xx/3xx (or exactly `status`): a path, or"
+        " `{path, status, port, host}`.",
+        examples=["/api/health/", {"path": "/healthz", "status": 200}],
+    )
+    command: Command | None = Field(
+        None,
+        description="Ready when this command exits 0: a string run by /bin/sh -c, or a list"
+        " run as argv.",
+        examples=["pg_isready -h 127.0.0.1 -p ${PORT}", ["redis-cli", "ping"]],
+    )
+    log: str | None = Field(
+        None,
+        description="Ready when a line of the service's output matches this regex"
+        " (readiness only, no liveness).",
+        examples=["ready to accept connections", "Local:.*http://"],
+    )
+    interval: PositiveDuration | None = Field(
+        None,
+        description="Time between liveness checks once ready (default 2s): seconds, or a"
+        " string with a unit (ms, s, m, h); at least 1ms.",
+        examples=["2s", "500ms", 5],
+    )
+    timeout: PositiveDuration | None = Field(
+        None,
+        description="How long one check may take (default 1s); at least 1ms.",
+        examples=["1s", "250ms"],
+    )
+    retries: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Consecutive failed liveness checks before the service is `unhealthy`"
+        " (default 3).",
+        examples=[3],
+    )
+    start_timeout: PositiveDuration | None = Field(
+        None,
+        description="How long from start until ready (default 60s); then the start fails.",
+        examples=["60s", "2m"],
+    )
 
 
 class DependencySchema(_Model):
-    condition: Literal["healthy", "started", "completed"] | None = None
+    condition: Literal["healthy", "started", "completed"] | None = Field(
+        None,
+        description="When the dependent may start: the dependency `started`, is `healthy`"
+        " (passed its check), or `completed` (a oneshot that exited 0). Default: `completed`"
+        " for a oneshot, `healthy` otherwise.",
+        examples=["healthy", "completed"],
+    )
 
 
 class ServiceSchema(_Model):
-    command: Command | None = None
-    cwd: str | None = None
-    port: PortValue | None = None
-    host: str | None = None
-    env: EnvMap = {}
-    env_file: PathList | None = None
+    command: Command | None = Field(
+        None,
+        description="What to run: a string run by /bin/sh -c, or a list run as argv without a"
+        " shell. Optional only when the stack's `procfile` has an entry of this name.",
+        examples=["python manage.py runserver 127.0.0.1:${PORT}", ["npm", "run", "dev"]],
+    )
+    cwd: str | None = Field(
+        None,
+        description="Working directory, relative to the stack file; default: the stack"
+        " file's folder.",
+        examples=["backend", "frontend"],
+    )
+    image: str | None = Field(
+        None,
+        description="A container image that runs this service, for `stackup export compose`"
+        " (instead of a `build:` placeholder) and `stackup export kubernetes` (required"
+        " there). stackup itself runs `command` on this machine and ignores it.",
+        examples=["ghcr.io/acme/backend:1.4", "postgres:15"],
+    )
+    port: PortValue | None = Field(
+        None,
+        description="The TCP port the service listens on; given to it as PORT, and to every"
+        " service as <NAME>_PORT. A number or a ${VAR} string; `port_offset` is added.",
+        examples=[8000, "${DB_PORT:-5432}"],
+    )
+    host: str | None = Field(
+        None,
+        description="Where health checks connect; default 127.0.0.1.",
+        examples=["127.0.0.1", "localhost"],
+    )
+    env: EnvMap = Field(
+        {},
+        description="Extra environment for this service (overrides the stack's `env`).",
+        examples=[{"DJANGO_DEBUG": "1", "CORS_ALLOWED_ORIGINS": "http://localhost:${FRONTEND_PORT}"}],
+    )
+    env_file: PathList | None = Field(
+        None,
+        description="A file or list of files of KEY=value lines for this service, relative to"
+        " the stack file; each must exist.",
+        examples=["backend/.env", ["common.env", "backend.env"]],
+    )
     user: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = (
-        None
+        Field(
+            None,
+            description="Run as this user (and its group) when stackup runs as root, e.g."
+            " postgres, which refuses to run as root; ignored with a note otherwise.",
+            examples=["postgres"],
+        )
     )
     depends_on: (
         list[str] | dict[str, Annotated[DependencySchema, BeforeValidator(parse_dependency)]]
-    ) = []
+    ) = Field(
+        [],
+        description="Services that must be ready first: a list of names (a oneshot must have"
+        " completed, anything else be healthy), or a map name -> {condition: ...}.",
+        examples=[["db"], {"migrate": {"condition": "completed"}, "db": {"condition": "healthy"}}],
+    )
     # `health: false` turns off the default tcp check of a service with a port.
-    health: Literal[False] | HealthSchema | None = None
-    oneshot: bool = False
-    restart: Annotated[str, BeforeValidator(parse_restart)] = "no"
-    max_restarts: Annotated[int, Field(ge=0)] | None = None
-    stop_signal: Annotated[signal.Signals, BeforeValidator(parse_signal)] = signal.SIGTERM
-    stop_timeout: Duration = 10.0
-    profiles: list[str] = []
-    description: str | None = None
+    health: Literal[False] | HealthSchema | None = Field(
+        None,
+        description="How to tell the service is ready: one of tcp, http, command or log, plus"
+        " timing options. `false` turns off the default tcp check of a service with a port.",
+        examples=[{"http": "/api/health/"}, {"log": "ready to accept connections"}],
+    )
+    oneshot: bool = Field(
+        False,
+        description="A task that must run to completion with exit 0 (a migration); never"
+        " restarted.",
+        examples=[True],
+    )
+    restart: Annotated[str, BeforeValidator(parse_restart)] = Field(
+        "no",
+        description="Restart policy: `no` (default; may be written unquoted), `on-failure`,"
+        " `always`; with exponential backoff between attempts.",
+        examples=["on-failure", "always"],
+    )
+    max_restarts: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="Give up after this many restarts (state `failed`); default: no limit.",
+        examples=[3],
+    )
+    stop_signal: Annotated[signal.Signals, BeforeValidator(parse_signal)] = Field(
+        signal.SIGTERM,
+        description="The signal that stops the service (default SIGTERM): a name such as"
+        " SIGINT or INT, or a number.",
+        examples=["SIGINT", "SIGQUIT"],
+    )
+    stop_timeout: Duration = Field(
+        10.0,
+        description="How long to wait after the stop signal before SIGKILL (default 10s).",
+        examples=["5s", 30],
+    )
+    profiles: list[str] = Field(
+        [],
+        description="Started only when one of these profiles is active (--profile) or the"
+        " service is named on the command line.",
+        examples=[["voice"], ["debug", "tools"]],
+    )
+    description: str | None = Field(
+        None,
+        description="What the service is; shown by `stackup ports`.",
+        examples=["patients API (Django)"],
+    )
 
 
 class StackSchema(_Model):
-    version: Annotated[int, BeforeValidator(parse_version)] | None = None
-    name: str | None = None
-    env_file: PathList | None = None
-    env: EnvMap = {}
-    procfile: str | None = None
-    port_offset: PortValue | None = None
+    version: Annotated[int, BeforeValidator(parse_version)] | None = Field(
+        None, description="The file format version: 1 (optional).", examples=[1]
+    )
+    name: str | None = Field(
+        None,
+        description="The stack's name; default: the name of the stack file's folder.",
+        examples=["myapp"],
+    )
+    env_file: PathList | None = Field(
+        None,
+        description="A file or list of files of KEY=value lines, relative to the stack file;"
+        " each must exist. Without it, a .env beside the stack file is read when present.",
+        examples=[".env", [".env", ".env.local"]],
+    )
+    env: EnvMap = Field(
+        {},
+        description="Environment for every service. ${VAR}, ${VAR:-default} and $$ are"
+        " interpolated; every service's port is <NAME>_PORT.",
+        examples=[{"DATABASE_URL": "postgresql://app@127.0.0.1:${DB_PORT}/app"}],
+    )
+    procfile: str | None = Field(
+        None,
+        description="A Procfile whose entries supply `command` for services that have none.",
+        examples=["Procfile"],
+    )
+    port_offset: PortValue | None = Field(
+        None,
+        description="Added to every port of the stack (also --port-offset): a whole number"
+        " or a ${VAR} string.",
+        examples=[100, "${PORT_OFFSET:-0}"],
+    )
     services: Annotated[
         dict[
             Annotated[str, BeforeValidator(parse_service_name)],
@@ -113,7 +286,11 @@ class StackSchema(_Model):
         ],
         AfterValidator(require_services),
         BeforeValidator(none_as_empty),
-    ]
+    ] = Field(
+        description="The services, by name (lowercase letters, digits, - and _, starting"
+        " with a letter); at least one.",
+        examples=[{"web": {"command": "python -m http.server ${PORT}", "port": 8000}}],
+    )
 
 
 def validate(source: Source) -> StackSchema:

@@ -78,6 +78,7 @@ def build_service(
         profiles=tuple(raw.profiles),
         description=_optional(raw.description, (*base, "description"), expand),
         user=_optional(raw.user, (*base, "user"), expand),
+        image=_optional(raw.image, (*base, "image"), expand),
         line=ctx.resolver.source.line(base),
     )
     return service, ServiceEnvRecord(name, own_env, env_files)

@@ -1,5 +1,5 @@
 """`stackup export FORMAT`: the resolved stack for other tools (honcho, docker compose,
-systemd, dotenv), as pure functions returning {filename: content}.
+systemd, dotenv, Kubernetes), as pure functions returning {filename: content}.
 
 No output contains a secret value: every format refers to the variable instead
 (see `common.Secrets`).
@@ -14,6 +14,7 @@ from stackup.errors import UsageError
 from stackup.export.common import Secrets
 from stackup.export.compose import export_compose
 from stackup.export.envfile import export_env
+from stackup.export.kubernetes import export_kubernetes
 from stackup.export.procfile import export_procfile
 from stackup.export.systemd import export_systemd
 
@@ -24,6 +25,7 @@ _EXPORTERS: dict[str, Exporter] = {
     "compose": export_compose,
     "systemd": export_systemd,
     "env": export_env,
+    "kubernetes": export_kubernetes,
 }
 FORMATS = tuple(_EXPORTERS)
 

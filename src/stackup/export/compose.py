@@ -1,7 +1,8 @@
 """`stackup export compose`: a docker compose file with healthchecks and conditions.
 
-stackup runs processes, compose runs containers: `build:` points at each service's
-folder as a placeholder, and paths are the host's. What compose can say is mapped
+stackup runs processes, compose runs containers: a service's `image:` is used when the
+stack file gives one; otherwise `build:` points at its folder as a placeholder, and
+paths are the host's. What compose can say is mapped
 one to one (health checks, depends_on conditions, restart, stop signal and grace);
 what it cannot is written under `x-stackup` so it is not silently lost.
 Compose interpolates `$` in every value: literal dollars are written `$$`, and
@@ -76,9 +77,12 @@ def healthcheck(check: HealthCheck, port: int | None, text: _Text) -> tuple[dict
 
 def service_entry(stack: Stack, svc: Service, selected: list[str], text: _Text) -> dict:
     out: dict[str, Any] = {}
-    rel = os.path.relpath(svc.cwd, stack.root)
-    out["build"] = text(rel)
-    out["working_dir"] = text(str(svc.cwd))
+    if svc.image:
+        # The image's own WORKDIR holds the code; the host's folder means nothing there.
+        out["image"] = text(svc.image)
+    else:
+        out["build"] = text(os.path.relpath(svc.cwd, stack.root))
+        out["working_dir"] = text(str(svc.cwd))
     out["command"] = text.command(svc.command)
     out["environment"] = {k: text.entry(k, v) for k, v in sorted(service_env(svc).items())}
     if svc.port is not None:
@@ -147,9 +151,10 @@ def export_compose(stack: Stack, services: list[str], secrets: Secrets) -> dict[
     }
     comments = [
         *header(stack, "compose"),
-        "stackup runs processes, not containers: each `build:` is a placeholder (the",
-        "service's folder) to replace with an image or a Dockerfile, and working_dir and",
-        "commands use the host's paths (mount the project at the same path, or adapt).",
+        "stackup runs processes, not containers: a service without `image:` in the stack",
+        "file gets a `build:` placeholder (its folder) to replace with an image or a",
+        "Dockerfile, and a working_dir and commands with the host's paths (mount the",
+        "project at the same path, or adapt).",
         "Secrets are written as ${NAME}: compose reads them from the shell or from the",
         ".env beside this file. Whatever compose cannot express is under x-stackup.",
     ]
