@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from dataclasses import asdict, dataclass
 
 from stackup.config.model import Condition, Service
 from stackup.engine.probes import Prober
@@ -28,6 +29,20 @@ class ServiceFailure(Exception):
         self.reason = reason
 
 
+@dataclass
+class StartTimes:
+    """When the service's last start began waiting, was spawned and became ready
+    (epoch seconds): kept after it stops, for `stackup timeline`, until the next
+    start begins."""
+
+    waiting_at: float | None = None
+    started_at: float | None = None
+    ready_at: float | None = None
+
+    def to_json(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
 class ServiceRuntime:
     def __init__(self, spec: Service, bus: EventBus) -> None:
         self.spec = spec
@@ -42,6 +57,7 @@ class ServiceRuntime:
         self.exit_code: int | None = None
         self.started_at: float | None = None
         self.ready_at: float | None = None
+        self.timeline = StartTimes()
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.started = asyncio.Event()  # spawned at least once in this run
         self.ready = asyncio.Event()  # in a READY state now
@@ -59,6 +75,7 @@ class ServiceRuntime:
         self.state = new
         self.reason = reason
         now = time.time()
+        self._record_time(old, new, now)
         if new == State.STARTING:
             self.started.set()
             self.finished.clear()
@@ -74,6 +91,17 @@ class ServiceRuntime:
         else:
             self.finished.clear()
         self.bus.publish(StateChanged(self.name, old, new, now, reason))
+
+    def _record_time(self, old: State, new: State, now: float) -> None:
+        if new == State.WAITING:
+            self.timeline = StartTimes(waiting_at=now)
+        elif new == State.STARTING:
+            if old == State.WAITING:
+                self.timeline.started_at = now
+            else:  # a start with nothing to wait for, or a restart
+                self.timeline = StartTimes(started_at=now)
+        elif new in READY_STATES and self.timeline.ready_at is None:
+            self.timeline.ready_at = now  # the first time only: not after unhealthy
 
     def condition_met(self, condition: Condition) -> asyncio.Event:
         return {
