@@ -104,3 +104,19 @@ def ready_table(rows: Sequence[Any], selection: Sequence[str]) -> str:
         r = by_name.get(name)
         out.append([name, r.port if r else "-", r.url if r else ""])
     return table(["SERVICE", "PORT", "URL"], out)
+
+
+def graph_table(graph: Any, waves: Sequence[Sequence[str]]) -> str:
+    """`stackup graph`: each service, what it waits for, and the waves it starts in."""
+    waits: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        waits.setdefault(edge.dependent, []).append(f"{edge.dependency} {edge.condition}")
+    rows = [
+        [n.name, n.port or "-", "oneshot" if n.oneshot else "service",
+         ", ".join(n.profiles) or "-", ", ".join(waits.get(n.name, [])) or "-"]
+        for n in graph.nodes
+    ]
+    head = f"stack {graph.title}: {len(graph.nodes)} services\n"
+    body = table(["SERVICE", "PORT", "TYPE", "PROFILES", "STARTS AFTER"], rows)
+    order = " → ".join(", ".join(wave) for wave in waves)
+    return head + body + f"start order: {order}\n"

@@ -30,6 +30,7 @@ COMMANDS = {
     "config": "config",
     "export": "export",
     "ports": "ports",
+    "graph": "graph",
 }
 
 
