@@ -31,6 +31,7 @@ COMMANDS = {
     "export": "export",
     "ports": "ports",
     "graph": "graph",
+    "timeline": "timeline",
 }
 
 
