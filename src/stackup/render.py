@@ -162,3 +162,19 @@ def timeline_text(timeline: Any) -> str:
             took = f" +{link.took:.2f}s" if link.took is not None else ""
             out.append(f"{branch}{link.name}{when}{took}")
     return "\n".join(out) + "\n"
+
+
+def doctor_text(report: Any) -> str:
+    """`stackup doctor`: a head line, then one line per finding (what is wrong → what
+    to do), a stuck service's last lines indented under it, and a count."""
+    if report.running:
+        head = f"stack {report.stack}: supervisor pid {report.supervisor_pid} ({report.mode})"
+    else:
+        head = f"stack {report.stack}: not running (checks of the setup only)"
+    out = [head + (f"; checked {', '.join(report.checked)}" if report.checked else "")]
+    for finding in report.findings:
+        out.append(finding.line())
+        out.extend(f"    | {line}" for line in finding.details)
+    n = len(report.findings)
+    out.append("no problems found" if not n else f"{n} problem{'s' if n > 1 else ''} found")
+    return "\n".join(out) + "\n"

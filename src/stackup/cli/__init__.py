@@ -32,6 +32,7 @@ COMMANDS = {
     "ports": "ports",
     "graph": "graph",
     "timeline": "timeline",
+    "doctor": "doctor",
 }
 
 

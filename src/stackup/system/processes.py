@@ -63,6 +63,16 @@ def carries_marker(proc: psutil.Process, instance: str) -> bool:
         return False
 
 
+def marker(proc: psutil.Process) -> tuple[str, str] | None:
+    """(instance, service) of the stackup run that started the process, if any."""
+    try:
+        env = proc.environ()
+    except (psutil.Error, OSError):
+        return None
+    instance = env.get(MARKER_INSTANCE)
+    return (instance, env.get(MARKER_SERVICE, "")) if instance else None
+
+
 def tree(pid: int) -> list[psutil.Process]:
     """The process and all its descendants still alive (not zombies)."""
     root = process_or_none(pid)
