@@ -45,6 +45,8 @@ def examine(
         stack = load_stack(file, profiles=profiles, port_offset=port_offset)
         source = read_source(file)
     except ConfigError as err:
+        if not file.is_file() and state is None:
+            raise  # no stack file and nothing ever ran: nothing to examine (exit 2)
         findings.append(Finding(None, "config", str(err),
                                 "fix the stack file (`stackup config` shows it resolved)"))
     known = set(stack.services) if stack else set((state or {}).get("services") or {})
@@ -57,8 +59,9 @@ def examine(
         for check in CHECKS:
             findings += check(subject)
     sup = (state or {}).get("supervisor") or {}
+    name = stack.name if stack else (state or {}).get("stack") or file.resolve().parent.name
     return Report(
-        stack=stack.name if stack else str((state or {}).get("stack") or file.parent.name),
+        stack=str(name),
         running=alive,
         supervisor_pid=sup.get("pid") if alive else None,
         mode=sup.get("mode") if alive else None,

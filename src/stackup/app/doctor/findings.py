@@ -67,7 +67,7 @@ class Subject:
         """`file:line: key.path` for a key of the stack file, when the file has it."""
         if self.source is None:
             return None
-        line = self.source.lines.get(tuple(path))
+        line = self.source.line(path)  # the key's, else the nearest enclosing key's
         at = f":{line}" if line is not None else ""
         return f"{self.file}{at}: {format_path(path)}"
 
