@@ -170,7 +170,7 @@ def doctor_text(report: Any) -> str:
     if report.running:
         head = f"stack {report.stack}: supervisor pid {report.supervisor_pid} ({report.mode})"
     else:
-        head = f"stack {report.stack}: not running (checks of the setup only)"
+        head = f"stack {report.stack}: not running (no start-up to check)"
     out = [head + (f"; checked {', '.join(report.checked)}" if report.checked else "")]
     for finding in report.findings:
         out.append(finding.line())

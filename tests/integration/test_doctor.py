@@ -102,7 +102,7 @@ def test_a_port_held_by_a_stranger(stackup, port) -> None:
               api: {{command: {svc()}, port: {p}}}
             """)
         code, lines, report = doctor(stackup, text=True)
-        assert code == 1 and lines[0].endswith("not running (checks of the setup only); "
+        assert code == 1 and lines[0].endswith("not running (no start-up to check); "
                                                "checked api")
         (finding,) = findings(report, "port")
         assert finding["problem"] == (
