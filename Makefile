@@ -2,6 +2,7 @@
 #             (installs stackup alone: no test tools)
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
+# make tools  headless chromium, Graphviz and mermaid.js for the tests that draw (CI runs it)
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 
 # Prefer an explicit python3.11 when there is one; override with `make PYTHON=...`.
@@ -14,7 +15,7 @@ STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint schema soak clean
+.PHONY: venv demo test lint schema soak tools clean
 
 venv: $(STAMP)
 
@@ -54,8 +55,27 @@ schema: venv
 soak: venv
 	$(BIN)/python benchmarks/soak.py --minutes 5
 
+# The tests that check pictures use real renderers: headless chromium (timeline SVG,
+# Mermaid), Graphviz `dot`, and mermaid.js from its npm package. Without them those
+# tests skip; .ci/run installs them and makes them required.
+TOOLS           := .cache/tools
+MERMAID_VERSION := 11.17.2
+
+tools: $(TOOLS)/mermaid.min.js
+	@if ! command -v chromium >/dev/null || ! command -v dot >/dev/null; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "install chromium and graphviz (apt) as root" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium graphviz fonts-dejavu-core >/dev/null; \
+	fi
+
+$(TOOLS)/mermaid.min.js:
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null && \
+	  tar xzf mermaid-$(MERMAID_VERSION).tgz --strip-components=2 package/dist/mermaid.min.js && \
+	  rm mermaid-$(MERMAID_VERSION).tgz
+
 # Stops a stack that is still running from .stackup/ before removing it.
 clean:
 	@if [ -x $(BIN)/stackup ] && [ -d .stackup ]; then $(BIN)/stackup down >/dev/null 2>&1 || true; fi
-	rm -rf $(VENV) .stackup .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) .stackup .cache .pytest_cache .ruff_cache build dist src/*.egg-info
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -132,3 +132,77 @@ def failure_text(failure: dict[str, Any]) -> str:
         text += f"\nstackup: last {plural(len(tail), 'line')} of {service}:\n"
         text += "\n".join(f"  {service} | {line}" for line in tail)
     return text
+
+
+def graph_table(graph: Any, waves: Sequence[Sequence[str]]) -> str:
+    """`stackup graph`: each service, what it waits for, and the waves it starts in."""
+    waits: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        waits.setdefault(edge.dependent, []).append(f"{edge.dependency} {edge.condition}")
+    rows = [
+        [n.name, n.port or "-", "oneshot" if n.oneshot else "service",
+         ", ".join(n.profiles) or "-", ", ".join(waits.get(n.name, [])) or "-"]
+        for n in graph.nodes
+    ]
+    head = f"stack {graph.title}: {len(graph.nodes)} services\n"
+    body = table(["SERVICE", "PORT", "TYPE", "PROFILES", "STARTS AFTER"], rows)
+    order = " → ".join(", ".join(wave) for wave in waves)
+    return head + body + f"start order: {order}\n"
+
+
+def _seconds(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{sign}{value:.2f}s"
+
+
+def timeline_text(timeline: Any) -> str:
+    """`stackup timeline`: each service's last start, then the critical chain the way
+    `systemd-analyze critical-chain` prints it."""
+    import time
+
+    rel = timeline.rel
+    rows = []
+    for s in timeline.spans:
+        waited = s.started_at - s.waiting_at if s.started_at and s.waiting_at else None
+        took = s.ready_at - s.started_at if s.ready_at and s.started_at else None
+        rows.append([
+            s.name, _seconds(rel(s.waiting_at), "+"), _seconds(rel(s.started_at), "+"),
+            _seconds(rel(s.ready_at), "+"), _seconds(waited), _seconds(took), s.state,
+        ])
+    began = time.strftime("%H:%M:%S", time.localtime(timeline.origin))
+    total = timeline.total
+    head = (
+        f"stack {timeline.stack}: last start at {began}, "
+        + (f"every service ready after {total:.2f}s" if total is not None
+           else "not every service became ready")
+        + (" (supervisor running)" if timeline.running else " (supervisor not running)")
+    )
+    body = table(
+        ["SERVICE", "WAITING", "STARTED", "READY", "WAITED", "TOOK", "STATE"], rows
+    )
+    out = [head, body.rstrip("\n"), "",
+           'critical chain: "@" when a service became ready, "+" how long its start took;',
+           "under each service, the dependency it waited for last"]
+    for chain in timeline.chains:
+        out.append("")
+        for depth, link in enumerate(chain):
+            branch = "  " * (depth - 1) + "└─" if depth else ""
+            when = f" @{link.ready:.2f}s" if link.ready is not None else " (not ready)"
+            took = f" +{link.took:.2f}s" if link.took is not None else ""
+            out.append(f"{branch}{link.name}{when}{took}")
+    return "\n".join(out) + "\n"
+
+
+def doctor_text(report: Any) -> str:
+    """`stackup doctor`: a head line, then one line per finding (what is wrong → what
+    to do), a stuck service's last lines indented under it, and a count."""
+    if report.running:
+        head = f"stack {report.stack}: supervisor pid {report.supervisor_pid} ({report.mode})"
+    else:
+        head = f"stack {report.stack}: not running (no start-up to check)"
+    out = [head + (f"; checked {', '.join(report.checked)}" if report.checked else "")]
+    for finding in report.findings:
+        out.append(finding.line())
+        out.extend(f"    | {line}" for line in finding.details)
+    n = len(report.findings)
+    out.append("no problems found" if not n else f"{n} problem{'s' if n > 1 else ''} found")
+    return "\n".join(out) + "\n"

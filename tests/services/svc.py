@@ -27,6 +27,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--http", action="store_true", help="serve HTTP instead of raw TCP")
     p.add_argument("--http-status", type=int, default=200)
     p.add_argument("--http-fail-after", type=float, default=None, help="then answer 500")
+    p.add_argument("--html", action="store_true", help="answer GETs with a text/html page")
     p.add_argument("--close-stdout", action="store_true", help="close stdout, keep running")
     p.add_argument("--long-line", type=int, default=0, help="write N bytes with no newline")
     p.add_argument("--raw", default=None, help="write these bytes (Python escapes) to stdout")
@@ -43,8 +44,10 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def serve_http(sock: socket.socket, status: int, fail_after: float | None) -> None:
+def serve_http(sock: socket.socket, status: int, fail_after: float | None, html: bool) -> None:
     began = time.monotonic()
+    # CORS as django-cors-headers does it: origins listed in CORS_ALLOWED_ORIGINS.
+    allowed = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",")]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -52,9 +55,20 @@ def serve_http(sock: socket.socket, status: int, fail_after: float | None) -> No
             code = 500 if failing else status
             body = f"{self.path} {code}\n".encode()
             self.send_response(code)
+            if html:
+                self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_OPTIONS(self) -> None:  # noqa: N802 - a CORS preflight
+            self.send_response(200)
+            origin = self.headers.get("Origin")
+            if origin and origin in allowed:
+                self.send_header("Access-Control-Allow-Origin", origin)
+                self.send_header("Access-Control-Allow-Methods", "GET, OPTIONS")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, *args: object) -> None:
             pass
@@ -119,7 +133,7 @@ def main() -> int:
         sock.bind((args.host, args.port))
         sock.listen(64)
         if args.http:
-            serve_http(sock, args.http_status, args.http_fail_after)
+            serve_http(sock, args.http_status, args.http_fail_after, args.html)
         else:
             accept_forever(sock)
         if args.say_when_bound:

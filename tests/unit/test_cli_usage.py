@@ -100,7 +100,7 @@ def test_an_option_before_the_command_names_its_place(stack_dir: Path) -> None:
     assert "--json goes after the command: `stackup status --json ...`" in result.stderr
     unknown_here = invoke("status", "--profile", "voice")
     assert unknown_here.exit_code == 2
-    assert "--profile is an option of `up`, `run`, `config`, `ports` and `export`" in (
+    assert "--profile is an option of `up`, `run`, `config`, `ports`, `export` and `doctor`" in (
         unknown_here.stderr
     )
     assert len(unknown_here.stderr.strip().splitlines()) == 1

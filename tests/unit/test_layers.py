@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     # presentation helpers every layer above may print with
     "printer": 3,
     "render": 3,
+    "diagrams": 3,
     # stdlib-only leaves
     "events": 2,
     "states": 1,

@@ -205,3 +205,43 @@ def test_a_dependent_waiting_on_ready_wakes_when_healthy() -> None:
         await asyncio.wait_for(waiter, 2)
 
     asyncio.run(main())
+
+
+def test_the_timeline_records_the_last_start_and_keeps_it_after_a_stop() -> None:
+    def body() -> None:
+        rt, _ = make_runtime()
+        assert rt.timeline.to_json() == {"waiting_at": None, "started_at": None,
+                                         "ready_at": None}
+        rt.set_state(S.WAITING)
+        waiting = rt.timeline.waiting_at
+        assert waiting is not None and rt.timeline.started_at is None
+        rt.set_state(S.STARTING)
+        rt.set_state(S.HEALTHY)
+        first = rt.timeline.to_json()
+        assert waiting == first["waiting_at"] <= first["started_at"] <= first["ready_at"]
+        rt.set_state(S.UNHEALTHY)
+        rt.set_state(S.HEALTHY)  # ready again: the start's ready time stays the first
+        rt.set_state(S.STOPPING)
+        rt.set_state(S.STOPPED)
+        assert rt.timeline.to_json() == first  # kept after the stop
+        rt.set_state(S.STARTING)  # the next start (nothing to wait for) begins afresh
+        assert rt.timeline.waiting_at is None and rt.timeline.ready_at is None
+        assert rt.timeline.started_at is not None
+        assert rt.timeline.started_at >= first["ready_at"]
+
+    in_loop(body)
+
+
+def test_a_restart_starts_a_new_timeline() -> None:
+    def body() -> None:
+        rt, _ = make_runtime()
+        rt.set_state(S.WAITING)
+        rt.set_state(S.STARTING)
+        rt.set_state(S.FAILED)
+        rt.set_state(S.RESTARTING)
+        rt.set_state(S.STARTING)
+        assert rt.timeline.waiting_at is None and rt.timeline.started_at is not None
+        rt.set_state(S.COMPLETED)
+        assert rt.timeline.ready_at is not None
+
+    in_loop(body)

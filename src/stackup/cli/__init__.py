@@ -34,6 +34,9 @@ COMMANDS = {
     "completion": "completion",
     "schema": "schema",
     "init": "init",
+    "graph": "graph",
+    "timeline": "timeline",
+    "doctor": "doctor",
 }
 
 

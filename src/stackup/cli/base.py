@@ -47,6 +47,12 @@ class Context:
         return found
 
     @property
+    def new_file(self) -> Path:
+        """The stack file a command is to write (`init`): -f, else stack.yaml here —
+        never one found in a folder above."""
+        return self.file_given if self.file_given is not None else Path(locations.DEFAULT_FILE)
+
+    @property
     def no_color(self) -> bool:
         """--no-color, or NO_COLOR in the environment (read only by commands that print
         service output: `status` must not pay for importing the settings machinery)."""

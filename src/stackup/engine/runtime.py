@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from stackup.config.model import Condition, Service
 from stackup.engine.probes import Prober
@@ -37,6 +37,9 @@ class Timeline:
     waiting_at: float | None = None
     started_at: float | None = None
     ready_at: float | None = None
+
+    def to_json(self) -> dict[str, float | None]:
+        return asdict(self)
 
 
 class ServiceRuntime:
@@ -71,17 +74,12 @@ class ServiceRuntime:
         self.state = new
         self.reason = reason
         now = time.time()
-        if new == State.WAITING:
-            self.timeline = Timeline(waiting_at=now)  # a new start begins
+        self._record_time(old, new, now)
         if new == State.STARTING:
             self.started.set()
             self.finished.clear()
-            if old != State.WAITING:
-                self.timeline = Timeline()  # a start without a wait (restart, no deps)
-            self.timeline.started_at = now
         if new in READY_STATES:
             self.ready_at = self.ready_at or now
-            self.timeline.ready_at = self.timeline.ready_at or now
             self.ready.set()
         else:
             self.ready.clear()
@@ -92,6 +90,19 @@ class ServiceRuntime:
         else:
             self.finished.clear()
         self.bus.publish(StateChanged(self.name, old, new, now, reason))
+
+    def _record_time(self, old: State, new: State, now: float) -> None:
+        """The last start's timeline: a wait begins a new one, so does a start with
+        nothing to wait for (or a restart)."""
+        if new == State.WAITING:
+            self.timeline = Timeline(waiting_at=now)
+        elif new == State.STARTING:
+            if old == State.WAITING:
+                self.timeline.started_at = now
+            else:  # a start with nothing to wait for, or a restart
+                self.timeline = Timeline(started_at=now)
+        elif new in READY_STATES and self.timeline.ready_at is None:
+            self.timeline.ready_at = now  # the first time only: not after unhealthy
 
     def condition_met(self, condition: Condition) -> asyncio.Event:
         return {

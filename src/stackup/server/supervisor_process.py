@@ -438,9 +438,7 @@ def service_record(rt: ServiceRuntime, hashes: dict[str, str]) -> ServiceRecord:
         "exit_code": rt.exit_code,
         "started_at": rt.started_at if rt.state != State.STOPPED else None,
         "ready_at": rt.ready_at if rt.state in READY_STATES else None,
-        "timeline": {"waiting_at": rt.timeline.waiting_at,
-                     "started_at": rt.timeline.started_at,
-                     "ready_at": rt.timeline.ready_at},
+        "timeline": rt.timeline.to_json(),  # the last start, kept after a stop
         "depends_on": [d.name for d in spec.depends_on],
         "oneshot": spec.oneshot,
         "stop_signal": int(spec.stop_signal),

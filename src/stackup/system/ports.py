@@ -33,6 +33,33 @@ def _listening_sockets() -> list:
         return []
 
 
+@dataclass(frozen=True)
+class Listener:
+    """One listening socket: the address it is bound to and who owns it."""
+
+    address: str  # "127.0.0.1", "::1", "0.0.0.0", "::" ...
+    pid: int | None  # None when the owner is not visible (another user)
+    command: str
+
+
+def listeners(ports: Iterable[int]) -> dict[int, list[Listener]]:
+    """Every listening socket on each of these ports, with its address and owner: what
+    `doctor` needs to tell an IPv6-only listener or a stranger from the service."""
+    wanted = set(ports)
+    found: dict[int, list[Listener]] = {}
+    if not wanted:
+        return found
+    for conn in _listening_sockets():
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port not in wanted:
+            continue
+        proc = processes.process_or_none(conn.pid) if conn.pid else None
+        command = processes.command_line(proc) if proc else "?"
+        found.setdefault(conn.laddr.port, []).append(
+            Listener(conn.laddr.ip, conn.pid if proc else None, command)
+        )
+    return found
+
+
 def holders(ports: Iterable[int]) -> dict[int, PortHolder]:
     """The processes listening on each of these ports (ports nobody holds are absent)."""
     wanted = set(ports)

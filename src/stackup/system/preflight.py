@@ -45,11 +45,18 @@ def ways_out(stack: Stack, needed: Mapping[int, str], held: Mapping[int, ports.P
     return f"{stop}, or {move}"
 
 
+def _service_of(pid: int) -> str | None:
+    """The stackup service a process belongs to (its marker), if any."""
+    proc = processes.process_or_none(pid)
+    found = processes.marker(proc) if proc is not None else None
+    return found[1] if found else None
+
+
 def _how_to_stop(held: Mapping[int, ports.PortHolder]) -> str:
     pids = sorted({h.pid for h in held.values() if h.pid is not None})
     if not pids:
         return "stop what holds it"
-    services = {pid: processes.service_marker(pid) for pid in pids}
+    services = {pid: _service_of(pid) for pid in pids}
     if any(services.values()):
         # A service of some stackup stack (another project, or one whose state is
         # gone): its own `down` stops it with its whole tree.

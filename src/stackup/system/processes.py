@@ -64,13 +64,14 @@ def carries_marker(proc: psutil.Process, instance: str) -> bool:
         return False
 
 
-def service_marker(pid: int) -> str | None:
-    """The stackup service a process belongs to (its STACKUP_SERVICE marker), if any."""
-    proc = process_or_none(pid)
+def marker(proc: psutil.Process) -> tuple[str, str] | None:
+    """(instance, service) of the stackup run that started the process, if any."""
     try:
-        return proc.environ().get(MARKER_SERVICE) if proc is not None else None
+        env = proc.environ()
     except (psutil.Error, OSError):
         return None
+    instance = env.get(MARKER_INSTANCE)
+    return (instance, env.get(MARKER_SERVICE, "")) if instance else None
 
 
 def tree(pid: int) -> list[psutil.Process]:
