@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -65,11 +66,36 @@ def require_the_machine() -> None:
         pytest.fail("the recipes example needs: " + "; ".join(missing), pytrace=False)
 
 
-def stack_env(stackup: Stackup, report: Path) -> dict[str, str]:
+def stack_env(stackup: Stackup, report: Path, pgdata: Path | None) -> dict[str, str]:
     # The stack's `python` must be this interpreter's, which has Django installed.
-    return {**stackup.env, "PATH": f"{VENV_BIN}{os.pathsep}{stackup.env['PATH']}",
-            "RECIPES_CHECK_REPORT": str(report),
-            **({"RECIPES_CHECK_BROWSER": "require"} if browser_available() else {})}
+    env = {**stackup.env, "PATH": f"{VENV_BIN}{os.pathsep}{stackup.env['PATH']}",
+           "RECIPES_CHECK_REPORT": str(report)}
+    if browser_available():
+        env["RECIPES_CHECK_BROWSER"] = "require"
+    if pgdata is not None:
+        env["RECIPES_PGDATA"] = str(pgdata)
+    return env
+
+
+@pytest.fixture
+def pgdata():
+    """Where the cluster goes: the example's own .data/ (None), unless we are root and
+    the `postgres` user cannot enter the checkout (a clone under a 0700 /root): then a
+    fresh folder it can reach, as the example's README tells users to do."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        yield None
+        return
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(EXAMPLE)],
+                           capture_output=True, timeout=30)
+    if probe.returncode == 0:
+        yield None
+        return
+    warnings.warn(f"the postgres user cannot enter {EXAMPLE}: the cluster goes to a "
+                  "temporary folder (RECIPES_PGDATA)", stacklevel=1)
+    parent = Path(tempfile.mkdtemp(prefix="stackup-recipes-pg-"))
+    parent.chmod(0o755)
+    yield parent / "pg15"
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def browser_available() -> bool:
@@ -162,12 +188,12 @@ def check_output_ok(output: str) -> None:
 
 
 @pytest.mark.timeout(COLD_START + 120)
-def test_stackup_run_checks_the_stack_and_down_leaves_nothing(stackup, tmp_path):
+def test_stackup_run_checks_the_stack_and_down_leaves_nothing(stackup, tmp_path, pgdata):
     require_the_machine()
     not_already_running(stackup)
     offset = free_offset(base_ports(stackup))
     report_file = tmp_path / "report.json"
-    stackup.env = stack_env(stackup, report_file)
+    stackup.env = stack_env(stackup, report_file, pgdata)
 
     result = stackup.run("-f", str(STACK), "run", "--port-offset", str(offset), "--",
                          sys.executable, str(CHECK), timeout=COLD_START)
@@ -183,12 +209,12 @@ def test_stackup_run_checks_the_stack_and_down_leaves_nothing(stackup, tmp_path)
 
 
 @pytest.mark.timeout(COLD_START + 120)
-def test_ctrl_c_of_a_foreground_up_leaves_nothing(stackup, tmp_path):
+def test_ctrl_c_of_a_foreground_up_leaves_nothing(stackup, tmp_path, pgdata):
     require_the_machine()
     not_already_running(stackup)
     offset = free_offset(base_ports(stackup))
     report_file = tmp_path / "report.json"
-    stackup.env = stack_env(stackup, report_file)
+    stackup.env = stack_env(stackup, report_file, pgdata)
     config = json.loads(stackup.run("-f", str(STACK), "config", "--json", "--port-offset",
                                     str(offset)).stdout)
     api_env = config["services"]["api"]["env"]
