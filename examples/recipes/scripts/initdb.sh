@@ -6,11 +6,17 @@ if [ -f "$PGDATA/PG_VERSION" ]; then
     echo "cluster exists in $PGDATA"
     exit 0
 fi
-parent=$(dirname "$PGDATA")
-if ! [ -w "$parent" ] || ! [ -x "$parent" ]; then
-    echo "user $(id -un) cannot write to $(cd "$parent" 2>/dev/null && pwd || echo "$parent"):" \
-         "a folder above it is not searchable by that user;" \
-         "move the repo, or set RECIPES_PGDATA to a path it can reach" >&2
+# Tested by its absolute path: relative to the folder we were started in, a folder the
+# user cannot search on the way from / (a checkout under a 0700 /root) goes unseen, and
+# initdb then fails with a bare "Permission denied".
+case $PGDATA in
+    /*) data=$PGDATA ;;
+    *) data=$(pwd -P)/$PGDATA ;;
+esac
+if ! [ -w "$data" ] || ! [ -x "$data" ]; then
+    echo "user $(id -un) cannot write to $data: a folder above it is not searchable by" \
+         "that user, or it is not that user's; move the checkout, or set RECIPES_PGDATA" \
+         "to a path it can reach" >&2
     exit 1
 fi
 command -v initdb >/dev/null || {
