@@ -44,7 +44,7 @@ def _database(url: str) -> dict[str, object]:
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = _csv("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = _csv("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 # Only the frontend's origin may read the API's answers from a browser. Under
 # `stackup up --port-offset N` the frontend moves, and the stack file moves this
