@@ -3,6 +3,8 @@
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
 # make tools  headless chromium, Graphviz and mermaid.js for the tests that draw (CI runs it)
+# make recipes  the Next.js + Django + PostgreSQL example (examples/recipes), in the foreground
+# make e2e    end-to-end tests of the examples (real PostgreSQL, Django, Next.js)
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 
 # Prefer an explicit python3.11 when there is one; override with `make PYTHON=...`.
@@ -15,7 +17,7 @@ STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint schema soak tools clean
+.PHONY: venv demo test lint schema soak tools clean recipes recipes-deps e2e
 
 venv: $(STAMP)
 
@@ -73,6 +75,27 @@ $(TOOLS)/mermaid.min.js:
 	cd $(TOOLS) && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null && \
 	  tar xzf mermaid-$(MERMAID_VERSION).tgz --strip-components=2 package/dist/mermaid.min.js && \
 	  rm mermaid-$(MERMAID_VERSION).tgz
+
+# examples/recipes: its Python packages into the project's venv (again when
+# requirements.txt changes), its node_modules by the same script the stack's npm-ci
+# task runs (a no-op when up to date), then the stack in the foreground. The stack's
+# `python` is the venv's: its bin folder goes first on PATH.
+RECIPES := examples/recipes
+
+$(VENV)/.recipes-installed: $(RECIPES)/requirements.txt | $(STAMP)
+	$(BIN)/pip install -q -r $<
+	@touch $@
+
+recipes-deps: venv $(VENV)/.recipes-installed
+	cd $(RECIPES)/web && ../scripts/npm-ci.sh
+
+recipes: recipes-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stackup -f $(RECIPES)/stack.yaml up
+
+# The e2e tests install node packages themselves (the stacks' npm-ci tasks are part
+# of what they prove); they need the examples' Python packages in the venv.
+e2e: venv $(VENV)/.recipes-installed
+	$(BIN)/python -m pytest -q -m e2e tests/e2e || [ $$? -eq 5 ]
 
 # Stops a stack that is still running from .stackup/ before removing it.
 clean:
