@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackup.config.model import Stack
+from stackup.config.model import Route, Stack
 from stackup.system import ports
 
 
@@ -16,6 +16,7 @@ class PortRow:
     description: str
     profiles: tuple[str, ...]
     holder: ports.PortHolder | None
+    routes: tuple[Route, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -25,6 +26,7 @@ class PortRow:
             "description": self.description,
             "profiles": list(self.profiles),
             "holder": self.holder.to_json() if self.holder else None,
+            "routes": [{"path": r.path, "to": r.to} for r in self.routes],
         }
 
 
@@ -41,5 +43,9 @@ def port_rows(stack: Stack) -> list[PortRow]:
         else:
             url = f"{host}:{svc.port}"
         desc = svc.description or ""
-        rows.append(PortRow(svc.name, svc.port, url, desc, svc.profiles, held.get(svc.port)))
+        rows.append(
+            PortRow(
+                svc.name, svc.port, url, desc, svc.profiles, held.get(svc.port), svc.routes
+            )
+        )
     return rows

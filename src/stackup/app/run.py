@@ -16,6 +16,7 @@ from typing import TextIO
 from stackup.app import detached
 from stackup.app import down as down_app
 from stackup.app.progress import Progress
+from stackup.config.load import PORT_OFFSET_VARIABLE
 from stackup.config.model import Stack
 from stackup.errors import StackupError, UsageError
 from stackup.server import control
@@ -44,7 +45,8 @@ def run(
         except StackupError as failure:
             err.write(f"stackup: the stack did not become ready: {failure}\n")
             return STACK_NOT_READY
-        return _run_command(command, {**os.environ, **stack.env}, err)
+        env = {**os.environ, **stack.env, PORT_OFFSET_VARIABLE: str(stack.port_offset)}
+        return _run_command(command, env, err)
     except _Interrupted as interrupted:
         err.write("stackup: interrupted while the stack was starting; taking it down\n")
         return 128 + interrupted.signum

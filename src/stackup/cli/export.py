@@ -17,21 +17,26 @@ from stackup.cli.base import Context, check_names, handle_errors, offset_option,
     help="Write the files into this folder instead of printing them.",
 )
 @click.option("--force", is_flag=True, help="With -o: overwrite existing files.")
+@click.option(
+    "--listen", multiple=True, metavar="[HOST:]PORT",
+    help="nginx: where the proxy listens (repeatable; default 80).",
+)
 @profile_option
 @offset_option
 @click.pass_obj
 @handle_errors
 def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
-    profiles: tuple[str, ...], port_offset: int | None,
+    listen: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Export the stack as FORMAT: procfile, compose, systemd or env (secrets masked)."""
+    """Export the stack as FORMAT: procfile, compose, systemd, env (secrets masked) or
+    nginx (a proxy by the services' routes)."""
     from stackup.app import exporting
     from stackup.config import graph
     from stackup.export import export
 
     stack = obj.load(profiles, port_offset)
-    files = export(stack, fmt, graph.select(stack, check_names(services)))
+    files = export(stack, fmt, graph.select(stack, check_names(services)), listen=listen)
     if output is None:
         click.echo(exporting.as_text(files), nl=False)
         return

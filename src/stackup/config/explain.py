@@ -62,6 +62,7 @@ def _service_dict(
         "default": svc.name in stack.default_services(),
         "description": svc.description,
         "user": svc.user,
+        "routes": [{"path": r.path, "to": r.to} for r in svc.routes],
     }
 
 

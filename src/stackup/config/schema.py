@@ -25,6 +25,7 @@ from stackup.config.fields import (
     parse_env_value,
     parse_port_value,
     parse_restart,
+    parse_routes,
     parse_service_name,
     parse_signal,
     parse_str_list,
@@ -70,6 +71,13 @@ class HealthSchema(_Model):
     start_timeout: PositiveDuration | None = None
 
 
+class RouteSpec(_Model):
+    """`{path: /api/v1/, to: /api/}`: served behind a proxy at `path`, forwarded as `to`."""
+
+    path: str
+    to: str | None = None
+
+
 class DependencySchema(_Model):
     condition: Literal["healthy", "started", "completed"] | None = None
 
@@ -96,6 +104,7 @@ class ServiceSchema(_Model):
     stop_timeout: Duration = 10.0
     profiles: list[str] = []
     description: str | None = None
+    routes: Annotated[list[str | RouteSpec], BeforeValidator(parse_routes)] = []
 
 
 class StackSchema(_Model):
@@ -201,4 +210,6 @@ def _model_at(path: KeyPath) -> type[BaseModel] | None:
         return HealthSchema
     if path[0] == "services" and len(path) == 4 and path[2] == "health":
         return {"tcp": TcpSpec, "http": HttpSpec}.get(str(path[3]))
+    if path[0] == "services" and len(path) == 4 and path[2] == "routes":
+        return RouteSpec
     return None

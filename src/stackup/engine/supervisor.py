@@ -18,6 +18,7 @@ import time
 import psutil
 
 from stackup.config import graph
+from stackup.config.load import PORT_OFFSET_VARIABLE
 from stackup.config.model import Service, Stack
 from stackup.engine.probes import LogWatch, Prober, ProbeResult
 from stackup.engine.runtime import ServiceFailure, ServiceRuntime
@@ -33,10 +34,11 @@ BACKOFF_CAP = 30.0
 BACKOFF_RESET_AFTER = 60.0  # up this long → the next crash starts the backoff afresh
 
 
-def service_environment(service: Service, instance: str) -> dict[str, str]:
+def service_environment(service: Service, instance: str, port_offset: int = 0) -> dict[str, str]:
     """Inherited environment beneath the stack's, plus the markers that make it ours."""
     env = {**os.environ, **service.env}
     env.setdefault("PYTHONUNBUFFERED", "1")  # otherwise Python holds output in the pipe
+    env[PORT_OFFSET_VARIABLE] = str(port_offset)  # a `stackup` inside resolves the same ports
     env[processes.MARKER_INSTANCE] = instance
     env[processes.MARKER_SERVICE] = service.name
     return env
@@ -136,7 +138,7 @@ class Supervisor:
                 log_watch.feed(lines)
             self.bus.publish(OutputLines(rt.name, lines, when))
 
-        env = service_environment(spec, self.instance)
+        env = service_environment(spec, self.instance, self.stack.port_offset)
         proc = ServiceProcess(spec, env, on_output)
         rt.set_state(State.STARTING, "starting")
         rt.ready_at = None
