@@ -95,7 +95,9 @@ def export_nginx(
     ]
     for svc in routed:
         lines += ["", f"    upstream {svc.name} {{"]
-        lines += [f"        server {address} max_fails=0;" for address in _addresses(svc)]
+        first, *others = _addresses(svc)
+        lines.append(f"        server {first} max_fails=0;")
+        lines += [f"        server {address} max_fails=0 backup;" for address in others]
         lines.append("    }")
     lines += ["", "    server {"]
     lines += [f"        listen {value};" for value in listen]
@@ -121,8 +123,9 @@ def export_nginx(
 
 
 def _addresses(svc: Service) -> list[str]:
-    """Where nginx connects. A loopback service is tried on 127.0.0.1, then ::1: a dev
-    server on `localhost` listens on ::1 only where localhost resolves to it (Vite)."""
+    """Where nginx connects. A loopback service is tried on 127.0.0.1, then on ::1 (a
+    backup: used only when 127.0.0.1 refuses): a dev server on `localhost` listens on
+    ::1 only where localhost resolves to it first (Vite)."""
     assert svc.port is not None
     host = svc.host
     if host in _ANY or host in _LOOPBACK:
