@@ -1,6 +1,8 @@
 # make demo   run the demo stack (stack.yaml) in the foreground; Ctrl-C stops it
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
+# make medcor the MedCor example platform in the foreground (PROFILES="proxy voice")
+# make e2e    end-to-end tests of the example platforms (not part of make test)
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 
 # Prefer an explicit python3.11 when there is one; override with `make PYTHON=...`.
@@ -11,7 +13,7 @@ STAMP  := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint soak clean
+.PHONY: venv demo test lint soak clean medcor e2e
 
 venv: $(STAMP)
 
@@ -42,6 +44,45 @@ test: venv
 # `up -d`; reports whether the supervisor's files, threads and memory stay flat.
 soak: venv
 	$(BIN)/python benchmarks/soak.py --minutes 5
+
+# The examples' Python requirements, into the project's .venv (reinstalled when a
+# requirements.txt changes).
+EXAMPLE_REQS := $(wildcard examples/*/requirements.txt)
+EXAMPLES_STAMP := $(VENV)/.examples-installed
+
+$(EXAMPLES_STAMP): $(EXAMPLE_REQS) | $(STAMP)
+	$(BIN)/pip install -q $(addprefix -r ,$(EXAMPLE_REQS))
+	@touch $@
+
+# The MedCor platform (examples/medcor/README.md), in the foreground; Ctrl-C stops it.
+# `make medcor PROFILES="proxy voice"` adds the nginx proxy and the voice server.
+PROFILES ?=
+MEDCOR := examples/medcor
+medcor: $(EXAMPLES_STAMP)
+	@command -v npm >/dev/null || { echo "make medcor: npm not found (apt-get install nodejs npm; node 20)" >&2; exit 1; }
+	cd $(MEDCOR)/frontend && { test -d node_modules || npm ci --no-audit --no-fund; }
+	@if echo " $(PROFILES) " | grep -q " proxy "; then $(MAKE) --no-print-directory nginx; fi
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/stackup -f $(MEDCOR)/stack.yaml up $(addprefix --profile ,$(PROFILES))
+
+# nginx from Debian's packages when it is missing (root only; say so loudly otherwise).
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null && exit 0; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing nginx (apt-get install nginx-light)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	else \
+	  echo "*****************************************************************" >&2; \
+	  echo "* nginx is not installed and cannot be installed from here:       *" >&2; \
+	  echo "* run  sudo apt-get install nginx-light  (or your system's nginx) *" >&2; \
+	  echo "*****************************************************************" >&2; \
+	  exit 1; \
+	fi
+
+# End-to-end tests of the example platforms (tests/e2e/): real PostgreSQL, Django,
+# Vite/Next.js and nginx. Not part of `make test`; .ci/run runs both.
+e2e: $(EXAMPLES_STAMP)
+	$(BIN)/python -m pytest -m e2e tests/e2e || [ $$? -eq 5 ]
 
 # Stops a stack that is still running from .stackup/ before removing it.
 clean:

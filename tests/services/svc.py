@@ -26,6 +26,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bind-delay", type=float, default=0.0)
     p.add_argument("--http", action="store_true", help="serve HTTP instead of raw TCP")
     p.add_argument("--http-status", type=int, default=200)
+    p.add_argument("--http-name", default=None, help="start each HTTP answer with this name")
     p.add_argument("--http-fail-after", type=float, default=None, help="then answer 500")
     p.add_argument("--close-stdout", action="store_true", help="close stdout, keep running")
     p.add_argument("--long-line", type=int, default=0, help="write N bytes with no newline")
@@ -43,14 +44,16 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def serve_http(sock: socket.socket, status: int, fail_after: float | None) -> None:
+def serve_http(
+    sock: socket.socket, status: int, fail_after: float | None, name: str | None = None
+) -> None:
     began = time.monotonic()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             failing = fail_after is not None and time.monotonic() - began > fail_after
             code = 500 if failing else status
-            body = f"{self.path} {code}\n".encode()
+            body = f"{name + ' ' if name else ''}{self.path} {code}\n".encode()
             self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -119,7 +122,7 @@ def main() -> int:
         sock.bind((args.host, args.port))
         sock.listen(64)
         if args.http:
-            serve_http(sock, args.http_status, args.http_fail_after)
+            serve_http(sock, args.http_status, args.http_fail_after, args.http_name)
         else:
             accept_forever(sock)
         if args.say_when_bound:

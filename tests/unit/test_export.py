@@ -21,7 +21,6 @@ from tests.unit.test_export_stacks import (
     rich_stack,
 )
 
-
 # nginx writes routes, hosts and ports only: no environment or command a secret could be
 # in (tests/unit/test_export_nginx.py checks it writes none).
 ENV_FORMATS = tuple(f for f in FORMATS if f != "nginx")

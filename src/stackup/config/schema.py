@@ -139,7 +139,7 @@ def _first_error(source: Source, exc: ValidationError) -> ConfigError:
     member that matched the shape fails deeper in the data; an error on an ancestor of
     another error's key path is a member that did not, so it is dropped.
     """
-    found = [(_data_path(source.data, e["loc"], e["type"])[0], e) for e in exc.errors()]
+    found = [(_error_path(source.data, e), e) for e in exc.errors()]
     paths = {path for path, _ in found}
     specific = [
         (path, e)
@@ -148,6 +148,13 @@ def _first_error(source: Source, exc: ValidationError) -> ConfigError:
     ] or found
     errors = [_to_config_error(source, e) for _, e in specific]
     return min(errors, key=lambda e: e.line if e.line is not None else 1 << 30)
+
+
+def _error_path(data: Any, err: Any) -> KeyPath:
+    # A missing key counts as deeper than its mapping: in `str | RouteSpec`, the map
+    # member missing `path` is more specific than "not a string".
+    path, last_missing = _data_path(data, err["loc"], err["type"])
+    return (*path, err["loc"][-1]) if last_missing else path
 
 
 def _to_config_error(source: Source, err: Any) -> ConfigError:
