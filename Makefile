@@ -61,12 +61,12 @@ MEDCOR := examples/medcor
 medcor: $(EXAMPLES_STAMP)
 	@command -v npm >/dev/null || { echo "make medcor: npm not found (apt-get install nodejs npm; node 20)" >&2; exit 1; }
 	cd $(MEDCOR)/frontend && { test -d node_modules || npm ci --no-audit --no-fund; }
-	@if echo " $(PROFILES) " | grep -q " proxy "; then $(MAKE) --no-print-directory nginx; fi
+	@if echo " $(PROFILES) " | grep -q " proxy "; then $(MAKE) --no-print-directory medcor-nginx; fi
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/stackup -f $(MEDCOR)/stack.yaml up $(addprefix --profile ,$(PROFILES))
 
 # nginx from Debian's packages when it is missing (root only; say so loudly otherwise).
-.PHONY: nginx
-nginx:
+.PHONY: medcor-nginx
+medcor-nginx:
 	@command -v nginx >/dev/null && exit 0; \
 	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing nginx (apt-get install nginx-light)"; \

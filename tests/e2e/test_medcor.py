@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -69,6 +70,24 @@ def requirements() -> None:
     missing = missing_requirements()
     if missing:
         pytest.fail("the MedCor e2e test needs: " + "; ".join(missing), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def data_env():
+    """Run as root, the stack hands its data folder to the postgres user, who must be
+    able to reach it by its absolute path; a clone under a closed folder (/root is
+    0700) gets its data in a folder of its own under /tmp instead (MEDCOR_DATA)."""
+    if os.geteuid() != 0 or "MEDCOR_DATA" in os.environ:
+        yield {}
+        return
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(EXAMPLE)])
+    if probe.returncode == 0:
+        yield {}
+        return
+    folder = tempfile.mkdtemp(prefix="medcor-e2e-data-")
+    os.chmod(folder, 0o755)
+    yield {"MEDCOR_DATA": folder}
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def base_ports() -> list[int]:
@@ -200,19 +219,21 @@ def marked_processes(test_id: str) -> list[psutil.Process]:
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 180)
-def test_medcor_platform_up_checked_and_down(requirements, tmp_path):
+def test_medcor_platform_up_checked_and_down(requirements, data_env, tmp_path):
     check_args = []
     if shutil.which("chromium") or shutil.which("chromium-browser"):
         check_args.append("--browser")
     else:
         warnings.warn("chromium not installed: the page is not rendered in a browser "
                       "(apt-get install chromium)", stacklevel=1)
-    run_and_check(tmp_path, ["proxy", "voice"], check_args)
+    run_and_check(tmp_path, ["proxy", "voice"], check_args, data_env)
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 180)
-def test_medcor_ready_when_vite_listens_on_ipv6_only(requirements, tmp_path):
+def test_medcor_ready_when_vite_listens_on_ipv6_only(requirements, data_env, tmp_path):
     """Where `localhost` resolves to ::1 first, Vite (no --host) listens on [::1] only:
     the stack still becomes ready, the page is served there, and nginx reaches it."""
     node_options = f"--require {IPV6_LOCALHOST}"
-    run_and_check(tmp_path, ["proxy"], ["--frontend-on", "::1"], {"NODE_OPTIONS": node_options})
+    run_and_check(
+        tmp_path, ["proxy"], ["--frontend-on", "::1"], {**data_env, "NODE_OPTIONS": node_options}
+    )
