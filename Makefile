@@ -2,9 +2,10 @@
 #             (installs stackup alone: no test tools)
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
-# make tools  headless chromium, Graphviz and mermaid.js for the tests that draw (CI runs it)
+# make tools  headless chromium, Graphviz, mermaid.js and nginx for the tests (CI runs it)
+# make medcor the MedCor example platform in the foreground (PROFILES="proxy voice")
 # make recipes  the Next.js + Django + PostgreSQL example (examples/recipes), in the foreground
-# make e2e    end-to-end tests of the examples (real PostgreSQL, Django, Next.js)
+# make e2e    end-to-end tests of the example platforms (not part of make test)
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 
 # Prefer an explicit python3.11 when there is one; override with `make PYTHON=...`.
@@ -17,7 +18,7 @@ STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint schema soak tools clean recipes recipes-deps e2e
+.PHONY: venv demo test lint schema soak tools clean medcor recipes recipes-deps e2e
 
 venv: $(STAMP)
 
@@ -57,17 +58,51 @@ schema: venv
 soak: venv
 	$(BIN)/python benchmarks/soak.py --minutes 5
 
-# The tests that check pictures use real renderers: headless chromium (timeline SVG,
-# Mermaid), Graphviz `dot`, and mermaid.js from its npm package. Without them those
-# tests skip; .ci/run installs them and makes them required.
+# The examples' Python requirements, into the project's .venv (reinstalled when a
+# requirements.txt changes).
+EXAMPLE_REQS := $(wildcard examples/*/requirements.txt)
+EXAMPLES_STAMP := $(VENV)/.examples-installed
+
+$(EXAMPLES_STAMP): $(EXAMPLE_REQS) | $(STAMP)
+	$(BIN)/pip install -q $(addprefix -r ,$(EXAMPLE_REQS))
+	@touch $@
+
+# The MedCor platform (examples/medcor/README.md), in the foreground; Ctrl-C stops it.
+# `make medcor PROFILES="proxy voice"` adds the nginx proxy and the voice server.
+PROFILES ?=
+MEDCOR := examples/medcor
+medcor: $(EXAMPLES_STAMP)
+	@command -v npm >/dev/null || { echo "make medcor: npm not found (apt-get install nodejs npm; node 20)" >&2; exit 1; }
+	cd $(MEDCOR)/frontend && { test -d node_modules || npm ci --no-audit --no-fund; }
+	@if echo " $(PROFILES) " | grep -q " proxy "; then $(MAKE) --no-print-directory medcor-nginx; fi
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/stackup -f $(MEDCOR)/stack.yaml up $(addprefix --profile ,$(PROFILES))
+
+# nginx from Debian's packages when it is missing (root only; say so loudly otherwise).
+.PHONY: medcor-nginx
+medcor-nginx:
+	@command -v nginx >/dev/null && exit 0; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing nginx (apt-get install nginx-light)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	else \
+	  echo "*****************************************************************" >&2; \
+	  echo "* nginx is not installed and cannot be installed from here:       *" >&2; \
+	  echo "* run  sudo apt-get install nginx-light  (or your system's nginx) *" >&2; \
+	  echo "*****************************************************************" >&2; \
+	  exit 1; \
+	fi
+
+# The tests that check pictures and proxies use real tools: headless chromium (timeline
+# SVG, Mermaid, the examples' pages), Graphviz `dot`, mermaid.js from its npm package,
+# nginx. Without them those tests skip; .ci/run installs them and makes them required.
 TOOLS           := .cache/tools
 MERMAID_VERSION := 11.17.2
 
 tools: $(TOOLS)/mermaid.min.js
-	@if ! command -v chromium >/dev/null || ! command -v dot >/dev/null; then \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "install chromium and graphviz (apt) as root" >&2; exit 1; fi; \
+	@if ! command -v chromium >/dev/null || ! command -v dot >/dev/null || ! command -v nginx >/dev/null; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "install chromium, graphviz and nginx (apt) as root" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium graphviz fonts-dejavu-core >/dev/null; \
+	    chromium graphviz fonts-dejavu-core nginx-light >/dev/null; \
 	fi
 
 $(TOOLS)/mermaid.min.js:
@@ -82,20 +117,16 @@ $(TOOLS)/mermaid.min.js:
 # `python` is the venv's: its bin folder goes first on PATH.
 RECIPES := examples/recipes
 
-$(VENV)/.recipes-installed: $(RECIPES)/requirements.txt | $(STAMP)
-	$(BIN)/pip install -q -r $<
-	@touch $@
-
-recipes-deps: venv $(VENV)/.recipes-installed
+recipes-deps: $(EXAMPLES_STAMP)
 	cd $(RECIPES)/web && ../scripts/npm-ci.sh
 
 recipes: recipes-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stackup -f $(RECIPES)/stack.yaml up
 
-# The e2e tests install node packages themselves (the stacks' npm-ci tasks are part
-# of what they prove); they need the examples' Python packages in the venv.
-e2e: venv $(VENV)/.recipes-installed
-	$(BIN)/python -m pytest -q -m e2e tests/e2e || [ $$? -eq 5 ]
+# End-to-end tests of the example platforms (tests/e2e/): real PostgreSQL, Django,
+# Vite/Next.js and nginx. Not part of `make test`; .ci/run runs both.
+e2e: $(EXAMPLES_STAMP)
+	$(BIN)/python -m pytest -m e2e tests/e2e || [ $$? -eq 5 ]
 
 # Stops a stack that is still running from .stackup/ before removing it.
 clean:

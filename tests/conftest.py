@@ -155,6 +155,7 @@ class Stackup:
         self.env = {**os.environ, "STACKUP_TEST_ID": self.test_id, "NO_COLOR": "1"}
         self.env.pop("STACKUP_FILE", None)
         self.env.pop("STACKUP_PROJECT", None)
+        self.env.pop("STACKUP_PORT_OFFSET", None)  # set when the suite runs under stackup
         self.runs: list[Run] = []
 
     def write(self, text: str, name: str = "stack.yaml") -> Path:

@@ -6,3 +6,14 @@ import re
 
 # A service name: also a file name under .stackup/logs/, so it can never leave it.
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+# The port offset of a running stack, given to every service (and to `stackup run`'s
+# command) and read by the loader as the default `--port-offset`: a `stackup` run
+# from inside a stack resolves the same ports.
+PORT_OFFSET_VARIABLE = "STACKUP_PORT_OFFSET"
+
+# Environment variables stackup sets in every service it spawns. Descendants inherit
+# them, so a process that escaped the process group (setsid) or was orphaned is still
+# recognisably "ours" — and a process without them never is.
+MARKER_INSTANCE = "STACKUP_INSTANCE"
+MARKER_SERVICE = "STACKUP_SERVICE"

@@ -26,6 +26,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bind-delay", type=float, default=0.0)
     p.add_argument("--http", action="store_true", help="serve HTTP instead of raw TCP")
     p.add_argument("--http-status", type=int, default=200)
+    p.add_argument("--http-name", default=None, help="start each HTTP answer with this name")
     p.add_argument("--http-fail-after", type=float, default=None, help="then answer 500")
     p.add_argument("--html", action="store_true", help="answer GETs with a text/html page")
     p.add_argument("--close-stdout", action="store_true", help="close stdout, keep running")
@@ -44,7 +45,10 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def serve_http(sock: socket.socket, status: int, fail_after: float | None, html: bool) -> None:
+def serve_http(
+    sock: socket.socket, status: int, fail_after: float | None, html: bool = False,
+    name: str | None = None,
+) -> None:
     began = time.monotonic()
     # CORS as django-cors-headers does it: origins listed in CORS_ALLOWED_ORIGINS.
     allowed = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",")]
@@ -53,7 +57,7 @@ def serve_http(sock: socket.socket, status: int, fail_after: float | None, html:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             failing = fail_after is not None and time.monotonic() - began > fail_after
             code = 500 if failing else status
-            body = f"{self.path} {code}\n".encode()
+            body = f"{name + ' ' if name else ''}{self.path} {code}\n".encode()
             self.send_response(code)
             if html:
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -133,7 +137,7 @@ def main() -> int:
         sock.bind((args.host, args.port))
         sock.listen(64)
         if args.http:
-            serve_http(sock, args.http_status, args.http_fail_after, args.html)
+            serve_http(sock, args.http_status, args.http_fail_after, args.html, args.http_name)
         else:
             accept_forever(sock)
         if args.say_when_bound:

@@ -114,7 +114,9 @@ def test_the_validator_refuses_an_unknown_field() -> None:
 def test_repo_examples_export_valid_compose_and_kubernetes(
     path: Path, compose_validator: jsonschema.Draft7Validator
 ) -> None:
-    stack = load_stack(path, environ={})
+    # A fixed, minimal environment: exports must not depend on the test's own, but a
+    # real stack may read ${PATH} or ${HOME} (examples/recipes puts PostgreSQL on PATH).
+    stack = load_stack(path, environ={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/dev"})
     doc = yaml.safe_load(export(stack, "compose", list(stack.services))["compose.yaml"])
     assert not list(compose_validator.iter_errors(doc))
     stack = with_images(stack)

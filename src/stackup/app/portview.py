@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackup.config.model import Stack
+from stackup.config.model import Route, Stack
 from stackup.server import statefile
 from stackup.system import ports, processes
 
@@ -22,6 +22,7 @@ class PortRow:
     description: str
     profiles: tuple[str, ...]
     holder: ports.PortHolder | None
+    routes: tuple[Route, ...] = ()
     # Set when the holder is the service's own process tree (a running stack).
     held_by_service: str | None = None
 
@@ -42,6 +43,7 @@ class PortRow:
             "profiles": list(self.profiles),
             "holder": self.holder.to_json() if self.holder else None,
             "held_by_service": self.held_by_service,
+            "routes": [{"path": r.path, "to": r.to} for r in self.routes],
         }
 
 
@@ -77,7 +79,7 @@ def port_rows(
         own = holder is not None and _is_own(holder, records.get(name, {}))
         rows.append(PortRow(
             name, port, root_url(svc.host, port, svc.health.kind), svc.description or "",
-            svc.profiles, holder, name if own else None,
+            svc.profiles, holder, routes=svc.routes, held_by_service=name if own else None,
         ))
     return rows
 

@@ -19,6 +19,7 @@ from stackup.app import down as down_app
 from stackup.app.progress import Progress
 from stackup.config.model import Stack
 from stackup.errors import StackupError, UsageError
+from stackup.naming import PORT_OFFSET_VARIABLE
 from stackup.server import control
 
 STACK_NOT_READY = 125
@@ -33,7 +34,7 @@ def run(
     err = err or sys.stderr
     if not command:
         raise UsageError("no command given: stackup run [--] CMD...")
-    env = {**os.environ, **stack.env}
+    env = {**os.environ, **stack.env, PORT_OFFSET_VARIABLE: str(stack.port_offset)}
     missing = _cannot_start(command[0], env)
     if missing is not None:  # before the stack starts: a typo costs no start-up
         code, message = missing

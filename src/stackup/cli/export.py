@@ -41,6 +41,10 @@ def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: st
     metavar="DIR", help="Write the files into DIR instead of printing them.",
 )
 @click.option("--force", is_flag=True, help="With -o: overwrite existing files.")
+@click.option(
+    "--listen", multiple=True, metavar="[HOST:]PORT",
+    help="nginx: where the proxy listens (repeatable; default 80).",
+)
 @profile_option
 @offset_option
 @global_options()
@@ -48,10 +52,10 @@ def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: st
 @handle_errors
 def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
-    profiles: tuple[str, ...], port_offset: int | None,
+    listen: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
-    """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd, env or
-    kubernetes.
+    """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd, env,
+    kubernetes or nginx (a proxy by the services' routes).
 
     Secret values are never written: each format refers to the variable instead.
     One file goes to stdout, several under `# ==> name <==` headers; -o DIR writes
@@ -62,7 +66,7 @@ def command(
     from stackup.export import export
 
     stack = obj.load(profiles, port_offset)
-    files = export(stack, fmt, graph.select(stack, check_names(services)))
+    files = export(stack, fmt, graph.select(stack, check_names(services)), listen=listen)
     if output is None:
         click.echo(exporting.as_text(files), nl=False)
         return

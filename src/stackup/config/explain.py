@@ -63,6 +63,7 @@ def _service_dict(
         "description": svc.description,
         "user": svc.user,
         "image": svc.image,
+        "routes": [{"path": r.path, "to": r.to} for r in svc.routes],
     }
 
 

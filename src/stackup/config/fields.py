@@ -119,6 +119,17 @@ def parse_service_name(value: Any) -> str:
     )
 
 
+def parse_routes(value: Any) -> Any:
+    """`routes: /api/` alone, or a list of paths and `{path, to}` maps."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise ValueError("routes must be a URL path or a list of paths and {path, to} maps")
+
+
 def require_services(value: dict[str, Any]) -> dict[str, Any]:
     if not value:
         raise ValueError("at least one service is required")

@@ -15,6 +15,7 @@ from stackup.config.checks import check_dependencies
 from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
 from stackup.config.model import Service, Stack
 from stackup.config.procfile import ProcfileError, read_procfile
+from stackup.config.routes import check_unique_routes
 from stackup.config.schema import StackSchema, validate
 from stackup.config.services import StackContext, build_service, parse_port
 from stackup.config.variables import (
@@ -24,6 +25,12 @@ from stackup.config.variables import (
     port_variable,
 )
 from stackup.config.yamlsource import Source, read_source
+from stackup.errors import ConfigError
+from stackup.naming import MARKER_INSTANCE, PORT_OFFSET_VARIABLE
+
+# stackup gives every child (services, `run`'s command) the offset it runs the stack
+# with, so that a `stackup` run inside the stack (`export nginx` in a oneshot) resolves
+# the same ports without being told `--port-offset` again.
 
 
 def load_stack(
@@ -45,8 +52,20 @@ def load_stack(
     file_env = merged(stack_files)
 
     # Ports first: `port:` fields cannot see port variables (they define them).
+    inherited = inherited_offset(environ, file) if port_offset is None else None
     port_stage = Resolver(source, environ, file_env, schema.env, port_vars={})
-    offset = port_offset if port_offset is not None else file_port_offset(schema, port_stage)
+    if inherited is not None:
+        offset = inherited
+        if under_stackup(environ):
+            # Run by a service of a stack: its port variables are final (offset added).
+            port_stage = Resolver(
+                source, without_offset(environ, schema, offset), file_env, schema.env,
+                port_vars={},
+            )
+    elif port_offset is not None:
+        offset = port_offset
+    else:
+        offset = file_port_offset(schema, port_stage)
     ports_via: dict[str, str] = {}
     ports = resolve_ports(schema, port_stage, offset, ports_via)
     port_vars = port_variables(ports, source)
@@ -71,6 +90,7 @@ def load_stack(
     for name, raw in schema.services.items():
         services[name], record = build_service(name, raw, ctx)
         records.append(record)
+    check_unique_routes(services, source)
 
     origins = collect_origins(
         ports=ports,
@@ -116,6 +136,42 @@ def read_stack_env_files(
         except EnvFileError as exc:
             raise source.error(str(exc), key) from None
     return files
+
+
+def inherited_offset(environ: Mapping[str, str], file: Path) -> int | None:
+    """The offset of the stackup this process runs under (`STACKUP_PORT_OFFSET`)."""
+    text = environ.get(PORT_OFFSET_VARIABLE)
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{PORT_OFFSET_VARIABLE} must be a whole number, got {text!r}", file
+        ) from None
+
+
+def under_stackup(environ: Mapping[str, str]) -> bool:
+    """Is this process a service of a running stack (or run by one)? Then the port
+    variables in its environment were set by that stack, offset included."""
+    return MARKER_INSTANCE in environ
+
+
+def without_offset(
+    environ: Mapping[str, str], schema: StackSchema, offset: int
+) -> dict[str, str]:
+    """The environment with this stack's port variables taken back to before the offset.
+
+    Under a stackup, `DB_PORT` is the final port (offset added): a `port: ${DB_PORT:-5432}`
+    reading it would add the offset a second time.
+    """
+    adjusted = dict(environ)
+    for name in schema.services:
+        var = port_variable(name)
+        value = environ.get(var, "").strip()
+        if value.isdigit():
+            adjusted[var] = str(int(value) - offset)
+    return adjusted
 
 
 def file_port_offset(schema: StackSchema, resolver: Resolver) -> int:

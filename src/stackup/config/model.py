@@ -42,6 +42,25 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A URL path the service serves behind a proxy (`stackup export nginx`).
+
+    Requests under `path` go to the service with that prefix replaced by `to`
+    (`/api/v1/health/` → `/api/health/`); `to == path` forwards them unchanged.
+    """
+
+    path: str
+    to: str
+
+    @property
+    def rewrites(self) -> bool:
+        return self.to != self.path
+
+    def describe(self) -> str:
+        return f"{self.path} → {self.to}" if self.rewrites else self.path
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     command: str | list[str]
@@ -63,6 +82,7 @@ class Service:
     description: str | None = None
     user: str | None = None
     image: str | None = None  # a container image, for the compose and kubernetes exports
+    routes: tuple[Route, ...] = ()
     line: int | None = None  # where the service is defined in the stack file
 
 

@@ -25,6 +25,7 @@ from stackup.config.fields import (
     parse_env_value,
     parse_port_value,
     parse_restart,
+    parse_routes,
     parse_service_name,
     parse_signal,
     parse_str_list,
@@ -128,6 +129,21 @@ class HealthSchema(_Model):
         None,
         description="How long from start until ready (default 60s); then the start fails.",
         examples=["60s", "2m"],
+    )
+
+
+class RouteSpec(_Model):
+    """`{path: /api/v1/, to: /api/}`: served behind a proxy at `path`, forwarded as `to`."""
+
+    path: str = Field(
+        description="The URL path prefix the proxy serves this service at.",
+        examples=["/api/v1/"],
+    )
+    to: str | None = Field(
+        None,
+        description="The prefix the service expects instead (the proxy rewrites `path` to"
+        " it); default: passed on unchanged.",
+        examples=["/api/"],
     )
 
 
@@ -245,6 +261,12 @@ class ServiceSchema(_Model):
         description="What the service is; shown by `stackup ports`.",
         examples=["patients API (Django)"],
     )
+    routes: Annotated[list[str | RouteSpec], BeforeValidator(parse_routes)] = Field(
+        [],
+        description="URL paths the service serves behind a proxy (`stackup export nginx`):"
+        " a path prefix, or {path, to} to rewrite the prefix for the service.",
+        examples=[["/api/v1/"], [{"path": "/api/v1/", "to": "/api/"}]],
+    )
 
 
 class StackSchema(_Model):
@@ -308,7 +330,7 @@ def _first_error(source: Source, exc: ValidationError) -> ConfigError:
     member that matched the shape fails deeper in the data; an error on an ancestor of
     another error's key path is a member that did not, so it is dropped.
     """
-    found = [(_data_path(source.data, e["loc"], e["type"])[0], e) for e in exc.errors()]
+    found = [(_error_path(source.data, e), e) for e in exc.errors()]
     paths = {path for path, _ in found}
     specific = [
         (path, e)
@@ -319,6 +341,13 @@ def _first_error(source: Source, exc: ValidationError) -> ConfigError:
     shapes = Counter(path for path, _ in specific)
     errors = [_to_config_error(source, e, shapes[path] > 1) for path, e in specific]
     return min(errors, key=lambda e: e.line if e.line is not None else 1 << 30)
+
+
+def _error_path(data: Any, err: Any) -> KeyPath:
+    # A missing key counts as deeper than its mapping: in `str | RouteSpec`, the map
+    # member missing `path` is more specific than "not a string".
+    path, last_missing = _data_path(data, err["loc"], err["type"])
+    return (*path, err["loc"][-1]) if last_missing else path
 
 
 def _to_config_error(source: Source, err: Any, several_shapes: bool = False) -> ConfigError:
@@ -374,4 +403,6 @@ def _model_at(path: KeyPath) -> type[BaseModel] | None:
         return HealthSchema
     if path[0] == "services" and len(path) == 4 and path[2] == "health":
         return {"tcp": TcpSpec, "http": HttpSpec}.get(str(path[3]))
+    if path[0] == "services" and len(path) == 4 and path[2] == "routes":
+        return RouteSpec
     return None

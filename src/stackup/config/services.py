@@ -12,6 +12,7 @@ from pathlib import Path
 from stackup.config.checks import dependency_items
 from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
 from stackup.config.model import Dependency, HealthCheck, Service
+from stackup.config.routes import build_routes
 from stackup.config.schema import HealthSchema, HttpSpec, PortValue, ServiceSchema, TcpSpec
 from stackup.config.variables import Resolver, ServiceEnvRecord
 from stackup.config.yamlsource import KeyPath
@@ -79,6 +80,7 @@ def build_service(
         description=_optional(raw.description, (*base, "description"), expand),
         user=_optional(raw.user, (*base, "user"), expand),
         image=_optional(raw.image, (*base, "image"), expand),
+        routes=build_routes(name, raw, port, expand, ctx.resolver.source),
         line=ctx.resolver.source.line(base),
     )
     return service, ServiceEnvRecord(name, own_env, env_files)

@@ -31,6 +31,7 @@ from stackup.engine.probes import LogWatch, Prober, ProbeResult
 from stackup.engine.runtime import TAIL_LINES, ServiceFailure, ServiceRuntime
 from stackup.engine.service_process import Launcher, ServiceProcess, SpawnError
 from stackup.events import Event, OutputLines
+from stackup.naming import PORT_OFFSET_VARIABLE
 from stackup.states import State
 from stackup.system import ports, processes
 from stackup.system.stopping import stop_ladder
@@ -56,10 +57,11 @@ class OutputFeed(Protocol):
 ProberFactory = Callable[[Service, dict[str, str], Callable[[int], bool], LogWatch | None], Prober]
 
 
-def service_environment(service: Service, instance: str) -> dict[str, str]:
+def service_environment(service: Service, instance: str, port_offset: int = 0) -> dict[str, str]:
     """Inherited environment beneath the stack's, plus the markers that make it ours."""
     env = {**os.environ, **service.env}
     env.setdefault("PYTHONUNBUFFERED", "1")  # otherwise Python holds output in the pipe
+    env[PORT_OFFSET_VARIABLE] = str(port_offset)  # a `stackup` inside resolves the same ports
     env[processes.MARKER_INSTANCE] = instance
     env[processes.MARKER_SERVICE] = service.name
     return env
@@ -82,6 +84,7 @@ class RunContext:
     launcher: Launcher
     output: OutputFeed
     instance: str
+    port_offset: int = 0
     kill_now: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Clock = SYSTEM_CLOCK
     make_prober: ProberFactory = Prober
@@ -279,7 +282,7 @@ class ServiceRunner:
 
     async def _spawn(self) -> None:
         rt, spec = self.rt, self.rt.spec
-        env = service_environment(spec, self.ctx.instance)
+        env = service_environment(spec, self.ctx.instance, self.ctx.port_offset)
         self.env = env
         try:
             proc = await self.ctx.launcher.spawn(spec, env)

@@ -78,7 +78,8 @@ class Supervisor:
         self.launcher = launcher
         self.kill_now = asyncio.Event()  # second Ctrl-C: skip the polite part
         self.ctx = RunContext(
-            launcher, output, instance or secrets.token_hex(8), self.kill_now, clock, make_prober
+            launcher, output, instance or secrets.token_hex(8), stack.port_offset,
+            self.kill_now, clock, make_prober,
         )
         self.runtimes = {name: ServiceRuntime(svc, bus) for name, svc in stack.services.items()}
         self.runners = {

@@ -196,7 +196,7 @@ class SupervisorProcess:
         handle = self.keeper.adopt(spec, int(pid or 0), started)
         if handle is None:
             return "its output keeper is gone"
-        env = service_environment(spec, self.supervisor.instance)
+        env = service_environment(spec, self.supervisor.instance, self.stack.port_offset)
         rt = self.supervisor.runtimes[name]
         runner = self.supervisor.runners[name]
 

@@ -16,13 +16,10 @@ from collections.abc import Iterable
 
 import psutil
 
+# The markers every service carries (defined with the other names stackup gives).
+from stackup.naming import MARKER_INSTANCE as MARKER_INSTANCE
+from stackup.naming import MARKER_SERVICE as MARKER_SERVICE
 from stackup.polling import apoll_until
-
-# Environment variables stackup sets in every service it spawns. Descendants inherit
-# them, so a process that escaped the process group (setsid) or was orphaned is still
-# recognisably "ours" — and a process without them never is.
-MARKER_INSTANCE = "STACKUP_INSTANCE"
-MARKER_SERVICE = "STACKUP_SERVICE"
 
 
 def is_gone(proc: psutil.Process) -> bool:
