@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -88,3 +89,49 @@ def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
         c.laddr and c.laddr.port == db_port and c.status == psutil.CONN_LISTEN
         for c in psutil.net_connections("tcp")
     )
+
+
+def test_a_killed_supervisors_postgres_is_adopted_not_restarted(stackup, port, pg_dir):
+    """Issue 9 with a real database: SIGKILL the detached supervisor, PostgreSQL goes on
+    serving (its logger and workers write to a pipe that never loses its reader);
+    `up -d` adopts it with the same pid; `down` stops it, workers and all."""
+    as_postgres = "user: postgres" if os.geteuid() == 0 else ""
+    data = f"{pg_dir}/data"
+    db_port = port()
+    stackup.write(f"""
+        services:
+          initdb:
+            oneshot: true
+            {as_postgres}
+            command: initdb -D {data} -U app --auth=trust -E UTF8 --no-sync
+          db:
+            {as_postgres}
+            command: >-
+              postgres -D {data} -p ${{PORT}} -k {pg_dir}
+              -c listen_addresses=127.0.0.1 -c fsync=off -c log_min_messages=debug1
+            port: {db_port}
+            health: {{command: "pg_isready -h 127.0.0.1 -p ${{PORT}} -U app"}}
+            stop_signal: SIGINT
+            depends_on: [initdb]
+        """)
+    assert stackup.run("up", "-d", timeout=120).returncode == 0
+    status = json.loads(stackup.run("status", "--json").stdout)
+    db_pid = next(s["pid"] for s in status["services"] if s["name"] == "db")
+    family = [psutil.Process(db_pid), *psutil.Process(db_pid).children(recursive=True)]
+    os.kill(status["supervisor"]["pid"], signal.SIGKILL)
+
+    def query(sql: str) -> str:
+        return subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(db_port), "-U", "app", "-d", "postgres",
+             "-tAc", sql], capture_output=True, text=True, timeout=30,
+        ).stdout.strip()
+
+    assert query("select 40 + 2") == "42"  # serving with nobody supervising
+    again = stackup.run("up", "-d", timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "adopted db: still running from a supervisor that died" in again.stderr
+    status = json.loads(stackup.run("status", "--json").stdout)
+    assert next(s["pid"] for s in status["services"] if s["name"] == "db") == db_pid
+    assert query("select 'still ' || 'here'") == "still here"
+    assert stackup.run("down", timeout=60).returncode == 0
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in family)

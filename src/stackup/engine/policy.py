@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stackup.config.model import RestartPolicy
+from stackup.render import plural
 
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
@@ -53,7 +54,7 @@ def next_step(
         return Leave()
     if max_restarts is not None and restarts >= max_restarts:
         last = f", last exit code {exit_code}" if exit_code is not None else ""
-        return GiveUp(f"gave up after {restarts} restarts{last}")
+        return GiveUp(f"gave up after {plural(restarts, 'restart')}{last}")
     if uptime > BACKOFF_RESET_AFTER:
         backoff_step = 0  # it ran well for a while: this crash starts afresh
     delay = min(BACKOFF_START * 2 ** min(backoff_step, 10), BACKOFF_CAP)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -114,6 +115,8 @@ class ServiceRunner:
         self.ctx = ctx
         self.task: asyncio.Task[None] | None = None
         self.first_ready: asyncio.Future[None] | None = None
+        self.env: dict[str, str] = {}
+        self.spawned_mono = 0.0  # when the current instance started, on the run's clock
 
     @property
     def name(self) -> str:
@@ -133,18 +136,21 @@ class ServiceRunner:
             assert self.first_ready is not None
             return self.first_ready
         loop = asyncio.get_running_loop()
-        self.first_ready = loop.create_future()
+        ready = self.first_ready = loop.create_future()
         self.task = loop.create_task(self._run(adopted), name=f"run {self.name}")
-        self.task.add_done_callback(self._settle)
-        return self.first_ready
+        # Bound to this run's future: the callback runs a moment after the task ends,
+        # when a new start may already have put its own future in `first_ready`.
+        self.task.add_done_callback(lambda task: self._settle(task, ready))
+        return ready
 
-    def _settle(self, task: asyncio.Task[None]) -> None:
+    @staticmethod
+    def _settle(task: asyncio.Task[None], ready: asyncio.Future[None]) -> None:
         """A run that ended before its first start was ready says why to its waiter."""
-        ready = self.first_ready
-        if ready is None or ready.done():
+        if ready.done():
             return
         if task.cancelled():
-            ready.set_exception(ServiceFailure(self.name, "was stopped before it became ready"))
+            name = task.get_name().removeprefix("run ")
+            ready.set_exception(ServiceFailure(name, "was stopped before it became ready"))
         elif task.exception() is not None:
             ready.set_exception(task.exception())  # type: ignore[arg-type]
         else:
@@ -181,8 +187,7 @@ class ServiceRunner:
                 why = f"exit code {outcome.code}"
             else:
                 code, why = None, "unhealthy"
-            assert rt.proc is not None
-            uptime = self.ctx.clock.monotonic() - rt.proc.started_mono
+            uptime = self.ctx.clock.monotonic() - self.spawned_mono
             step = policy.next_step(
                 rt.spec.restart, code, rt.restarts, uptime, rt.spec.max_restarts,
                 rt.backoff_step,
@@ -292,6 +297,7 @@ class ServiceRunner:
         rt.proc = proc
         rt.started_at = proc.started_at
         rt.exit_code = None
+        self.spawned_mono = self.ctx.clock.monotonic()
         rt.notice(f"{rt.name} started (pid {proc.pid})")
         if spec.user and os.geteuid() != 0:
             rt.notice(f"{rt.name}: `user: {spec.user}` ignored: stackup is not running as root")
@@ -415,3 +421,5 @@ class ServiceRunner:
         rt.prober = prober
         rt.started_at = proc.started_at
         rt.exit_code = None
+        uptime = time.monotonic() - proc.started_mono  # it has been up since before us
+        self.spawned_mono = self.ctx.clock.monotonic() - uptime
