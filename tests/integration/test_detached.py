@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -427,3 +428,73 @@ def test_down_right_after_up_detached_stops_the_starting_supervisor(stackup, por
         assert stackup.run("down").returncode == 0
         starting.wait(timeout=30)
         poll(lambda: not stackup.leftovers(), timeout=15)
+
+
+def test_each_run_opens_the_logs_with_a_dated_separator(stackup, port):
+    """Issue 11.14: yesterday's lines are not mistaken for today's."""
+    stackup.write(f"""
+        name: shop
+        services:
+          api: {{command: "{svc('--say hello')}", port: {port()}}}
+        """)
+    for _ in range(2):
+        assert stackup.run("up", "-d").returncode == 0
+        assert stackup.run("down").returncode == 0
+    shown = stackup.run("logs", "api").stdout
+    separators = re.findall(r"\[stackup\] ─+ shop started (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ─+",
+                            shown)
+    assert len(separators) == 2, shown
+    lines = shown.splitlines()
+    first, second = (i for i, line in enumerate(lines) if "shop started" in line)
+    assert any("hello" in line for line in lines[first:second])  # each run under its own
+    assert any("hello" in line for line in lines[second:])
+
+
+def test_a_failed_first_up_d_returns_only_once_its_supervisor_is_gone(stackup, port):
+    """Issue 11.2: no supervisor outlives the failed command, and its log says why."""
+    stackup.write(f"""
+        services:
+          api: {{command: "exit 127", port: {port()}}}
+        """)
+    result = stackup.run("up", "-d")
+    assert result.returncode == 1
+    assert "api exited with code 127 before it was ready" in result.stderr
+    status = json.loads(stackup.run("status", "--json").stdout)
+    assert status["supervisor"]["running"] is False  # at once, not a few hundred ms later
+    log = (stackup.dir / ".stackup" / "supervisor.log").read_text()
+    assert re.search(r"exiting: the start failed \(api exited with code 127 before it was "
+                     r"ready .*\) and nothing runs", log), log
+
+
+def test_a_refused_up_leaves_no_stale_states(stackup, port):
+    """Issue 11.3: after a port-conflict refusal, status does not show the last run's
+    `completed` task."""
+    p = port()
+    stackup.write(f"""
+        services:
+          migrate: {{command: "true", oneshot: true}}
+          api: {{command: "{svc()}", port: {p}, depends_on: [migrate]}}
+        """)
+    assert stackup.run("up", "-d").returncode == 0
+    assert stackup.run("down").returncode == 0
+    stranger = subprocess.Popen([PY, str(SVC), "--port", str(p)], start_new_session=True)
+    try:
+        poll(lambda: listening(p))
+        refused = stackup.run("up", "-d")
+        assert refused.returncode == 3
+        states = {s["name"]: s["state"] for s in
+                  json.loads(stackup.run("status", "--json").stdout)["services"]}
+        assert states == {"migrate": "stopped", "api": "stopped"}
+    finally:
+        kill_group_and_wait(stranger)
+
+
+def test_down_says_what_it_stopped_one_line_per_service(stackup, port):
+    """Issue 11.5, as compose does: one line per service, with how long it took."""
+    three_service_stack(stackup, port)
+    assert stackup.run("up", "-d").returncode == 0
+    down = stackup.run("down")
+    assert down.returncode == 0
+    lines = down.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["web", "api", "db"], down.stdout
+    assert all(re.fullmatch(r"\w+ stopped in \d+\.\d\ds", line) for line in lines), lines

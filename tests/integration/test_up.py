@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import re
 import signal
 import stat
@@ -376,3 +379,26 @@ def test_command_that_cannot_run_fails_the_start_and_stops_its_sibling(stackup, 
             assert result.returncode == code, (args, result.stderr)
             assert "nobin cannot run ['no-such-binary-xyz']" in result.stderr, args
             poll(lambda: not stackup.leftovers(), timeout=5)
+
+
+def test_a_command_check_runs_with_the_services_environment_and_user(stackup, port):
+    """Issue 11.18: `pg_isready` must ask as the role the server runs as, and a check
+    may read the service's own variables."""
+    as_nobody = os.geteuid() == 0
+    user = "user: nobody" if as_nobody else ""
+    whoami = "nobody" if as_nobody else pwd.getpwuid(os.geteuid()).pw_name
+    stackup.write(f"""
+        services:
+          api:
+            command: sleep 30
+            {user}
+            env: {{CHECK_TOKEN_NAME: expected}}
+            health:
+              command: test "$CHECK_TOKEN_NAME" = expected && test "$(id -un)" = {whoami}
+              start_timeout: 10
+        """)
+    result = stackup.run("up", "-d")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(stackup.run("status", "--json").stdout)
+    assert status["services"][0]["reason"] == "check command exited 0"
+    assert stackup.run("down").returncode == 0

@@ -112,6 +112,27 @@ def test_http_probe_with_an_expected_status(http_port: int) -> None:
     assert "answered 200, expected 201" in result.detail
 
 
+class IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def test_http_probe_names_the_address_that_answered() -> None:
+    """Issue 7: a dev server on ::1 only (Vite where localhost is ::1) passes a check on
+    127.0.0.1 through the ::1 fallback; the reason must say ::1 answered, not 127.0.0.1."""
+    server = IPv6Server(("::1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        result = asyncio.run(probe_http("127.0.0.1", port, "/health", None, 1.0))
+        assert result.ok
+        assert result.detail == f"http://[::1]:{port}/health answered 200"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 def test_http_probe_fails_on_a_closed_port() -> None:
     port = free_port()
     result = asyncio.run(probe_http("127.0.0.1", port, "/", None, 1.0))

@@ -38,6 +38,7 @@ from stackup.system import ports
 from stackup.system.preflight import check_ports_free
 
 STATE_WRITE_DELAY = 0.01  # seconds: state changes within this are written together
+RUN_SEPARATOR = "─" * 12  # around the note that opens each run in a service's log
 WATCH_OUTPUT_LIMIT = 50_000  # lines a slow watcher may lag behind before some are dropped
 
 
@@ -89,6 +90,7 @@ class SupervisorProcess:
         self._watchers: set[Watcher] = set()
         self._write_pending: asyncio.TimerHandle | None = None
         self._hashes = {n: definition_hash(s) for n, s in stack.services.items()}
+        self._run_marked: set[str] = set()  # services whose log has this run's separator
         me = psutil.Process()
         self._identity = {"pid": me.pid, "create_time": me.create_time()}
         bus.subscribe(self._on_event)
@@ -214,6 +216,7 @@ class SupervisorProcess:
         if not ok:
             return f"its check fails now: {detail}"
         runner.adopt(handle, prober)
+        self._run_marked.add(name)  # its run goes on: no new-run separator in its log
         rt.set_state(State.STARTING, "adopted")
         new = State.RUNNING if spec.health.kind == "none" else State.HEALTHY
         rt.set_state(new, f"adopted ({detail})")
@@ -234,9 +237,11 @@ class SupervisorProcess:
             return "a full `down` was asked for"
         if self.in_flight or self.partial_down:
             return None
-        if not self.supervisor.selected:
-            return "the start failed and nothing runs" if self.started_once else None
-        if self.supervisor.all_finished():
+        failed = self.failure is not None and self.supervisor.all_finished()
+        if failed or (not self.supervisor.selected and self.started_once):
+            why = f" ({self.failure['service']} {self.failure['reason']})" if self.failure else ""
+            return f"the start failed{why} and nothing runs"
+        if self.supervisor.selected and self.supervisor.all_finished():
             return "every service has ended"
         return None
 
@@ -354,6 +359,8 @@ class SupervisorProcess:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, StateChanged):
             self.changed.set()
+            if event.new in (State.WAITING, State.STARTING):
+                self._mark_run(event.service, event.time)
             self._schedule_state_write()
             if self._watchers:
                 message = {
@@ -375,6 +382,16 @@ class SupervisorProcess:
         elif isinstance(event, OutputLines):
             for watcher in self._watchers:
                 watcher.push_lines(event)
+
+    def _mark_run(self, service: str, when: float) -> None:
+        """The first start of a service under this supervisor opens its log with a dated
+        separator: yesterday's lines are not mistaken for today's (`stackup logs`)."""
+        if service in self._run_marked:
+            return
+        self._run_marked.add(service)
+        day = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+        self.keeper.note(service, f"{RUN_SEPARATOR} {self.stack.name} started {day} "
+                                  f"{RUN_SEPARATOR}", when)
 
     def _schedule_state_write(self) -> None:
         """Bursts of changes (every service of a large stack starting) are written
