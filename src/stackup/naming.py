@@ -7,6 +7,11 @@ import re
 # A service name: also a file name under .stackup/logs/, so it can never leave it.
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
+
+def port_variable(service: str) -> str:
+    """The variable every service sees a service's port in: `my-api` -> `MY_API_PORT`."""
+    return service.upper().replace("-", "_") + "_PORT"
+
 # The port offset of a running stack, given to every service (and to `stackup run`'s
 # command) and read by the loader as the default `--port-offset`: a `stackup` run
 # from inside a stack resolves the same ports.

@@ -10,11 +10,13 @@ the event instead.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # asyncio is imported only by the async wait: `stackup status` has none
+    import asyncio
 
 T = TypeVar("T")
 
@@ -59,6 +61,8 @@ async def apoll_until(
 ) -> T | None:
     """As `poll_until`, for asyncio: the predicate may be a coroutine function, and
     `interrupt` (when set) ends the wait early with None."""
+    import asyncio
+
     deadline = time.monotonic() + timeout
     for delay in _delays(first, growth, cap):
         value = predicate()

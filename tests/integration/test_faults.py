@@ -183,15 +183,30 @@ def test_adopted_orphans_are_reaped_and_stopped(stackup, port):
     state = json.loads((stackup.dir / ".stackup" / "state.json").read_text())
     supervisor = psutil.Process(state["keeper"]["pid"])
 
+    def status(c: psutil.Process) -> str | None:
+        """A child's status, or None when it vanished while we looked (they are born
+        and die every 50 ms here)."""
+        try:
+            return c.status()
+        except (psutil.Error, OSError):
+            return None
+
+    def is_sleep(c: psutil.Process) -> bool:
+        try:
+            return status(c) not in (None, psutil.STATUS_ZOMBIE) and c.cmdline() == [
+                "sleep", "1000"
+            ]
+        except (psutil.Error, OSError):
+            return False
+
     def adopted_sleep() -> list[psutil.Process]:
-        return [c for c in supervisor.children()
-                if c.status() != psutil.STATUS_ZOMBIE and c.cmdline() == ["sleep", "1000"]]
+        return [c for c in supervisor.children() if is_sleep(c)]
 
     escaped = poll(adopted_sleep)
     began, zombies = time.monotonic(), []
 
     def watched_for_3s() -> bool:
-        zombies.append(sum(c.status() == psutil.STATUS_ZOMBIE for c in supervisor.children()))
+        zombies.append(sum(status(c) == psutil.STATUS_ZOMBIE for c in supervisor.children()))
         return time.monotonic() - began > 3.0
 
     poll(watched_for_3s, timeout=10, interval=0.1)

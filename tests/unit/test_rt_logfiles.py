@@ -106,3 +106,15 @@ def test_only_one_rotated_file_is_kept(tmp_path: Path) -> None:
     assert (tmp_path / "svc.log.1").read_text().endswith(" second batch\n")
     assert not (tmp_path / "svc.log.2").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc.log.1"]
+
+
+def test_stamp_is_what_datetime_isoformat_writes() -> None:
+    """`stamp` avoids importing datetime (the keeper stamps every line and must start
+    fast), so it must write exactly what datetime would, rounding included."""
+    import random
+
+    rng = random.Random(7)
+    times = [rng.uniform(1e9, 2e9) for _ in range(20_000)]
+    times += [1_700_000_000.9999996, 1_700_000_000.0, 1_596_992_154.1459994, WHEN]
+    for t in times:
+        assert stamp(t) == datetime.fromtimestamp(t).isoformat(timespec="milliseconds"), t

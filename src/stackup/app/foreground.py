@@ -1,24 +1,27 @@
-"""`stackup up` in the foreground: supervise in this process until Ctrl-C."""
+"""`stackup up` in the foreground: supervise in this process until Ctrl-C.
+
+Start-up is on the clock here (launch → first service spawned): the lock is taken and
+the output keeper started before the supervisor's own modules are imported, so the
+keeper boots (a second interpreter, on the other core) while this one imports asyncio
+and the engine.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
-from stackup.engine.runtime import ServiceFailure
-from stackup.errors import ExitCode
-from stackup.events import EventBus
 from stackup.printer import Printer
-from stackup.render import failure_text, plural
-from stackup.server import statedir
-from stackup.server.signals import SignalLatch
-from stackup.server.supervisor_process import SupervisorProcess
-from stackup.states import State
+from stackup.server import keeper, statedir
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from stackup.engine.runtime import ServiceFailure
+    from stackup.server.supervisor_process import SupervisorProcess
 
 
 def up_foreground(
@@ -29,17 +32,48 @@ def up_foreground(
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
-        prepare_start(stack, selected, fresh)
+        # No keeper answers: this stack's services (if any) are gone with it. Start one
+        # now, so it is ready by the time the supervisor is.
+        early = None if keeper.answers(state_dir) else keeper.spawn(state_dir)
+        try:
+            prepare_start(stack, selected, fresh)
+        except BaseException:
+            _stop_early(early)
+            raise
         printer = Printer(selected, stream or sys.stdout, colour)
-        return asyncio.run(_supervise(stack, names, selected, printer))
+        import asyncio
+
+        return asyncio.run(_supervise(stack, names, selected, printer, early))
+
+
+def _stop_early(early: keeper.Forked | None) -> None:
+    """A keeper started for a start that was refused: it has nothing to keep."""
+    if early is not None:
+        early.terminate()  # it quits (it has no service)
+        early.wait(5)
 
 
 async def _supervise(
-    stack: Stack, names: list[str], selected: list[str], printer: Printer
+    stack: Stack, names: list[str], selected: list[str], printer: Printer,
+    early: keeper.Forked | None,
 ) -> int:
+    import asyncio
+    import time
+
+    from stackup.engine.runtime import ServiceFailure
+    from stackup.errors import ExitCode
+    from stackup.events import EventBus
+    from stackup.render import plural
+    from stackup.server.keeper_client import KeeperClient
+    from stackup.server.signals import SignalLatch
+    from stackup.server.supervisor_process import SupervisorProcess
+    from stackup.states import State
+
     bus = EventBus()
     bus.subscribe(printer)
-    host = SupervisorProcess(stack, bus, "foreground")
+    host = SupervisorProcess(
+        stack, bus, "foreground", KeeperClient(stack.state_dir, started=early)
+    )
     supervisor = host.supervisor
     stop = asyncio.Event()
     latch = SignalLatch(stop, supervisor.kill_now)
@@ -89,6 +123,8 @@ async def _supervise(
 
 
 async def _first_of(*events: asyncio.Event) -> None:
+    import asyncio
+
     waits = [asyncio.create_task(e.wait()) for e in events]
     try:
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -99,6 +135,8 @@ async def _first_of(*events: asyncio.Event) -> None:
 
 def report_failure(host: SupervisorProcess, failure: ServiceFailure, printer: Printer) -> None:
     """One line saying why, then the service's last lines of output, on stderr."""
+    from stackup.render import failure_text
+
     err = sys.stderr
     err.write(f"stackup: {failure_text(host.failure or {'service': failure.service})}\n")
     err.flush()

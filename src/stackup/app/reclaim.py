@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
 from stackup.config.model import Stack
 from stackup.errors import PortConflictError
 from stackup.render import plural
-from stackup.server import leftovers, statefile
+from stackup.server import statefile
 from stackup.system import processes
 from stackup.system.preflight import check_ports_free
 
@@ -27,24 +28,32 @@ def prepare_start(stack: Stack, selection: list[str], fresh: bool) -> None:
     if fresh:
         reclaim_leftovers(stack)
     try:
-        check_ports_free(stack, selection, ours=dead_supervisors_processes(stack))
+        check_ports_free(stack, selection, ours=left_by_a_dead_supervisor(stack))
     except PortConflictError:
         statefile.retire(state_dir)
         raise
 
 
-def dead_supervisors_processes(stack: Stack) -> set[int]:
-    """Pids of what a supervisor that died left running: carrying its marker."""
+def left_by_a_dead_supervisor(stack: Stack) -> Callable[[int], bool]:
+    """Is a port's holder something a supervisor that died left running (it carries
+    that run's marker)? Asked of a held port's holder only: no scan of every process."""
     state = statefile.read(stack.state_dir)
     if state is None or statefile.supervisor_alive(state) or not state.get("instance"):
-        return set()
-    marked = processes.marked_processes(state["instance"])
-    return {p.pid for procs in marked.values() for p in procs}
+        return lambda pid: False
+    instance = state["instance"]
+
+    def ours(pid: int) -> bool:
+        proc = processes.process_or_none(pid)
+        return proc is not None and processes.carries_marker(proc, instance)
+
+    return ours
 
 
 def reclaim_leftovers(stack: Stack) -> None:
     """Stop what a supervisor that died left running, before starting afresh: those
     processes are this stack's (they carry its marker) and hold its ports."""
+    from stackup.server import leftovers  # the engine's stop machinery: only for --fresh
+
     count = asyncio.run(leftovers.reclaim(stack.state_dir))
     if count:
         sys.stderr.write(

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from stackup import __version__
+from stackup import __version__, settings
 from stackup.cli.base import Context, validate_project
 from stackup.errors import ExitCode
 
@@ -111,11 +111,11 @@ def _and(names: list[str]) -> str:
 )
 @click.option(
     "-f", "--file", "file", type=click.Path(path_type=Path), default=None, metavar="FILE",
-    envvar="STACKUP_FILE",
+    envvar=settings.FILE,
     help="The stack file ($STACKUP_FILE; default: stack.yaml here or in a folder above).",
 )
 @click.option(
-    "-p", "--project", metavar="NAME", default=None, envvar="STACKUP_PROJECT",
+    "-p", "--project", metavar="NAME", default=None, envvar=settings.PROJECT,
     callback=validate_project,
     help="Which copy of the stack: its own state, beside the others ($STACKUP_PROJECT).",
 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackup import locations
+from stackup import locations, settings
 from stackup.errors import ExitCode, StackupError, UsageError
 from stackup.naming import SERVICE_NAME
 
@@ -54,11 +54,8 @@ class Context:
 
     @property
     def no_color(self) -> bool:
-        """--no-color, or NO_COLOR in the environment (read only by commands that print
-        service output: `status` must not pay for importing the settings machinery)."""
-        from stackup.settings import Settings
-
-        return self.no_color_given or Settings.from_env().no_color
+        """--no-color, or NO_COLOR in the environment."""
+        return self.no_color_given or settings.no_color()
 
     @functools.cached_property
     def state_dir(self) -> Path:
@@ -69,10 +66,13 @@ class Context:
         return state_dir
 
     def load(self, profiles: tuple[str, ...] = (), port_offset: int | None = None) -> Stack:
-        from stackup.config import load_stack
+        """The resolved stack, through the start-up cache (`config/cache.py`): pydantic
+        is imported only when something the stack depends on has changed."""
+        from stackup.config import cache
 
-        return load_stack(
-            self.file, profiles=profiles, port_offset=port_offset, project=self.project
+        return cache.load(
+            self.file, locations.state_dir(self.file, self.project), profiles=profiles,
+            port_offset=port_offset, project=self.project,
         )
 
     def printer(self, names: list[str]) -> Printer:

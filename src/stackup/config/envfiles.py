@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from stackup.config import inputs
 from stackup.config.interpolate import expand_dotenv
 
 
@@ -56,6 +57,7 @@ def merged(files: list[EnvFile]) -> dict[str, str]:
 
 
 def _read(path: Path) -> dict[str, str | None]:
+    inputs.note(path)
     if not path.exists():
         raise EnvFileError(f"env file not found: {path}")
     if not path.is_file():

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from stackup import locations
+from stackup.config import inputs
 from stackup.config.checks import check_dependencies
 from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
 from stackup.config.model import Service, Stack
@@ -22,11 +23,10 @@ from stackup.config.variables import (
     Resolver,
     ServiceEnvRecord,
     collect_origins,
-    port_variable,
 )
 from stackup.config.yamlsource import Source, read_source
 from stackup.errors import ConfigError
-from stackup.naming import MARKER_INSTANCE, PORT_OFFSET_VARIABLE
+from stackup.naming import MARKER_INSTANCE, PORT_OFFSET_VARIABLE, port_variable
 
 # stackup gives every child (services, `run`'s command) the offset it runs the stack
 # with, so that a `stackup` run inside the stack (`export nginx` in a oneshot) resolves
@@ -120,6 +120,7 @@ def read_stack_env_files(
     """`env_file` lists exactly the files read; without it, `.env` when present."""
     if schema.env_file is None:
         default = root / ".env"
+        inputs.note(default)  # its appearing later changes the stack
         listed: list[tuple[Path, tuple[str | int, ...]]] = (
             [(default, ())] if default.is_file() else []
         )
@@ -242,6 +243,7 @@ def read_stack_procfile(
     if schema.procfile is None:
         return None, None
     path = root / os.path.expanduser(schema.procfile)
+    inputs.note(path)
     try:
         return path, read_procfile(path)
     except ProcfileError as exc:

@@ -18,7 +18,7 @@ import yaml
 
 from stackup.config.model import Service, Stack
 from stackup.config.secrets import mask_text, mask_url_passwords, mask_value, secret_values
-from stackup.config.variables import port_variable
+from stackup.naming import port_variable
 
 HEADER = (
     "# The resolved stack (`stackup config`): variables interpolated, env files merged\n"

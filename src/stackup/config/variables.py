@@ -14,11 +14,7 @@ from stackup.config.envfiles import EnvFile
 from stackup.config.interpolate import InterpolationError, interpolate
 from stackup.config.model import ValueOrigin
 from stackup.config.yamlsource import KeyPath, Source, format_path
-
-
-def port_variable(service: str) -> str:
-    """`my-api` -> `MY_API_PORT`."""
-    return service.upper().replace("-", "_") + "_PORT"
+from stackup.naming import port_variable
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from stackup.config import inputs
 from stackup.errors import ConfigError
 
 KeyPath = tuple[Any, ...]  # mapping keys (usually str) and list indices (int)
@@ -53,6 +54,7 @@ class Source:
 
 def read_source(file: Path) -> Source:
     """Read and parse `file`; every problem becomes a ConfigError naming the file."""
+    inputs.note(file)
     text = _read_text(file)
     loader = yaml.SafeLoader(text)
     try:

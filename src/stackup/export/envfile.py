@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 from stackup.config.model import Stack
-from stackup.config.variables import port_variable
 from stackup.export.common import Ref, Secrets, Segment, has_ref, header, render
+from stackup.naming import port_variable
 
 _BARE = re.compile(r"[A-Za-z0-9_./:@,+-]+")  # needs no quotes for dotenv nor shlex
 

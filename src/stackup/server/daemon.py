@@ -14,12 +14,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from stackup.config import load_stack
+from stackup import locations
+from stackup.config import cache
 from stackup.config.model import Stack
 from stackup.errors import StackupError
 from stackup.events import EventBus, Notice
 from stackup.printer import Printer
-from stackup.server import statedir
+from stackup.server import keeper, statedir
+from stackup.server.keeper_client import KeeperClient
 from stackup.server.signals import SignalLatch
 from stackup.server.supervisor_process import SupervisorProcess
 
@@ -39,23 +41,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
-        stack = load_stack(
-            args.file, profiles=args.profile, port_offset=args.port_offset, project=args.project
+        stack = cache.load(
+            args.file, locations.state_dir(args.file, args.project), profiles=tuple(args.profile),
+            port_offset=args.port_offset, project=args.project,
         )
         state_dir = statedir.ensure_private_dir(stack.state_dir)
         with statedir.supervisor_lock(state_dir, args.lock_fd):
-            return asyncio.run(run(stack))
+            # Before the event loop (no thread yet: the keeper may be forked).
+            early = None if keeper.answers(state_dir) else keeper.spawn(state_dir)
+            return asyncio.run(run(stack, early))
     except StackupError as err:
         print(f"stackup supervisor: {err}", flush=True)
         return int(err.exit_code)
 
 
-async def run(stack: Stack) -> int:
+async def run(stack: Stack, early: keeper.Forked | None = None) -> int:
     bus = EventBus()
     printer = Printer(list(stack.services), sys.stdout, colour=False)
     # supervisor.log gets stackup's own lines; service output goes to logs/<name>.log.
     bus.subscribe(lambda event: printer(event) if isinstance(event, Notice) else None)
-    host = SupervisorProcess(stack, bus, "detached")
+    host = SupervisorProcess(stack, bus, "detached", KeeperClient(stack.state_dir, early))
     SignalLatch(host.shutdown, host.supervisor.kill_now).install(hangup_stops=False)
     await host.open()
     print(f"stackup supervisor {host.supervisor.instance} ready", flush=True)

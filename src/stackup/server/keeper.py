@@ -45,6 +45,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import setproctitle
+
 from stackup.engine.lines import LineSplitter
 from stackup.server.logfiles import LogFiles
 from stackup.server.sockets import peer_allowed, socket_path
@@ -329,11 +331,109 @@ class Keeper:
                 )
 
 
+def answers(state_dir: Path) -> bool:
+    """Does a keeper already listen for this stack (one a dead supervisor started)?"""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(socket_path(state_dir, SOCKET_NAME)))
+    except OSError:
+        return False
+    finally:
+        sock.close()
+    return True
+
+
+class Forked:
+    """A keeper forked from the calling process: the part of `subprocess.Popen`'s
+    interface the supervisor uses (poll, wait, terminate, returncode)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid == self.pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.returncode
+
+    def terminate(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+
+
+def spawn(state_dir: Path, fork: bool = True) -> Forked | subprocess.Popen[bytes]:
+    """Start a keeper for the stack: forked from the calling supervisor, so it is ready
+    in a millisecond instead of the ~100 ms a new interpreter takes here (it already
+    has every module it needs). The supervisor calls this under the stack's lock,
+    before it starts a thread or an event loop (fork is safe then). The child leaves
+    our session (the terminal's Ctrl-C is not for it), closes every descriptor it
+    inherited — the supervisor lock's too, which must die with the supervisor —, sends
+    its own lines to `keeper.log`, and never returns into the caller's code.
+
+    `fork=False`, for a process that may have threads by now (a supervisor replacing
+    a keeper it lost): a new interpreter instead, since a fork there could inherit a
+    lock another thread holds."""
+    log = os.open(state_dir / "keeper.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if not fork:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("STACKUP_INSTANCE", "STACKUP_SERVICE")}
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "stackup.server.keeper", str(state_dir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, env=env,
+            )
+        finally:
+            os.close(log)
+    pid = os.fork()
+    if pid:
+        os.close(log)
+        return Forked(pid)
+    code = 1
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd > 2:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        for marker in ("STACKUP_INSTANCE", "STACKUP_SERVICE"):
+            os.environ.pop(marker, None)  # the keeper is no service
+        code = main([str(state_dir)])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m stackup.server.keeper STATE_DIR", file=sys.stderr)
         return 2
+    if answers(Path(args[0])):  # never take a live keeper's socket from it
+        print("stackup keeper: a keeper already runs for this stack", file=sys.stderr)
+        return 1
+    # A title of its own: forked, it would carry its parent's command line, and `ps`
+    # would show a second `stackup up` (or supervisor).
+    setproctitle.setproctitle(f"stackup-keeper {args[0]}")
     Keeper(Path(args[0])).run()
     return 0
 

@@ -15,9 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,8 @@ import psutil
 from stackup.config.model import Service
 from stackup.engine.service_process import ServiceProcess, SpawnError, service_argv, user_ids
 from stackup.polling import apoll_until
+from stackup.server import keeper
 from stackup.server.keeper import PROTOCOL, SOCKET_NAME
-from stackup.server.logfiles import open_private
 from stackup.server.sockets import socket_path
 from stackup.system import processes
 
@@ -42,12 +40,16 @@ class KeeperError(OSError):
 
 
 class KeeperClient:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(
+        self, state_dir: Path, started: keeper.Forked | subprocess.Popen[bytes] | None = None
+    ) -> None:
+        """`started`: a keeper the caller already started (`keeper.spawn`), whose
+        start-up overlapped the caller's own."""
         self.state_dir = state_dir
         self.pid: int | None = None
         self.create_time: float | None = None
         self.known: dict[str, dict[str, Any]] = {}  # what hello said: service -> record
-        self._popen: subprocess.Popen[bytes] | None = None  # when we started it
+        self._popen = started  # the keeper we started, if we did
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._listen: asyncio.Task[None] | None = None
@@ -69,9 +71,11 @@ class KeeperClient:
         """Connect to the stack's keeper, starting one when none answers and `start`;
         False when none answers and none was to be started."""
         if not await self._try_connect():
-            if not start:
+            if not start and self._popen is None:
                 return False
-            self._start_keeper()
+            if self._popen is None:
+                # By now this process has threads (asyncio's): no fork.
+                self._popen = keeper.spawn(self.state_dir, fork=False)
 
             async def answers() -> bool:
                 if self._popen is not None and self._popen.poll() is not None:
@@ -101,17 +105,6 @@ class KeeperClient:
             return False
         self._listen = asyncio.create_task(self._read_events(self._reader))
         return True
-
-    def _start_keeper(self) -> None:
-        with open_private(self.state_dir / "keeper.log") as log:
-            env = {k: v for k, v in os.environ.items()
-                   if k not in (processes.MARKER_INSTANCE, processes.MARKER_SERVICE)}
-            self._popen = subprocess.Popen(
-                [sys.executable, "-m", "stackup.server.keeper", str(self.state_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # away from the terminal's Ctrl-C and our group
-                close_fds=True, env=env,
-            )
 
     async def _request_hello(self) -> dict[str, Any]:
         self._hello = asyncio.get_running_loop().create_future()

@@ -11,9 +11,10 @@ never see two writers' lines spliced.
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections import deque
-from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -40,11 +41,21 @@ def open_private(path: Path) -> IO[str]:
 
 
 def stamp(when: float) -> str:
-    return datetime.fromtimestamp(when).isoformat(timespec="milliseconds")
+    """Local time, ISO 8601 to the millisecond (what `datetime.isoformat` writes, made
+    without importing datetime: the keeper stamps every line and must start fast)."""
+    # As datetime.fromtimestamp does: the fraction rounded to the microsecond (with its
+    # carry), then cut to milliseconds.
+    fraction, whole = math.modf(when)
+    micros = round(fraction * 1e6)
+    seconds = int(whole) + micros // 1_000_000
+    micros %= 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(seconds)) + f".{micros // 1000:03d}"
 
 
 def parse_line(raw: str) -> tuple[float, str]:
     """`<ISO time> <line>` → (epoch, line); a line without a stamp keeps time 0."""
+    from datetime import datetime
+
     text = raw.rstrip("\n")
     ts, _, line = text.partition(" ")
     try:

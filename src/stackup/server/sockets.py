@@ -10,11 +10,9 @@ ends find it. Peers of another user are refused (SO_PEERCRED).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 import struct
-import tempfile
 from pathlib import Path
 
 MAX_SOCKET_PATH = 100
@@ -24,6 +22,9 @@ def socket_path(state_dir: Path, name: str) -> Path:
     path = state_dir / name
     if len(str(path)) <= MAX_SOCKET_PATH:
         return path
+    import hashlib  # only for the rare long path: the keeper starts without them
+    import tempfile
+
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:20]
     private = Path(tempfile.gettempdir()) / f"stackup-{os.getuid()}"
     private.mkdir(mode=0o700, exist_ok=True)

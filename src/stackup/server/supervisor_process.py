@@ -67,12 +67,14 @@ class Watcher:
 
 
 class SupervisorProcess:
-    def __init__(self, stack: Stack, bus: EventBus, mode: str) -> None:
+    def __init__(
+        self, stack: Stack, bus: EventBus, mode: str, keeper: KeeperClient | None = None
+    ) -> None:
         self.stack = stack
         self.bus = bus
         self.mode = mode  # "foreground" or "detached"
         self.state_dir = stack.state_dir
-        self.keeper = KeeperClient(self.state_dir)
+        self.keeper = keeper or KeeperClient(self.state_dir)
         self.output = LogOutput(self.state_dir / "logs", bus)
         self.supervisor = Supervisor(stack, bus, self.keeper, self.output)
         self.shutdown = asyncio.Event()  # a full `down` was asked for

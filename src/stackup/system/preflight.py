@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from stackup.config.model import Stack
-from stackup.config.variables import port_variable
 from stackup.errors import PortConflictError
+from stackup.naming import port_variable
 from stackup.system import ports, processes
 
 OFFSETS = range(100, 1001, 100)  # offsets a held port suggests, the first free one wins
 
 
-def check_ports_free(stack: Stack, selected: list[str], ours: Collection[int] = ()) -> None:
+def check_ports_free(
+    stack: Stack, selected: list[str], ours: Callable[[int], bool] = lambda pid: False
+) -> None:
     """Refuse to start (exit 3) when a port the selection needs is already held by a
-    process that is not in `ours` (what a supervisor that died left running: the new
-    one adopts it or stops it first), and say what to do next: stop the holder, or
-    move the stack."""
+    process for which `ours(pid)` is false (what a supervisor that died left running
+    is ours: the new one adopts it or stops it first), and say what to do next: stop
+    the holder, or move the stack."""
     needed = {s.port: s.name for n in selected if (s := stack.services[n]).port}
-    held = {p: h for p, h in ports.holders(needed).items() if h.pid is None or h.pid not in ours}
+    held = {p: h for p, h in ports.holders(needed).items() if h.pid is None or not ours(h.pid)}
     if not held:
         return
     parts = [f"port {p} ({needed[p]}) is held by {h.describe()}" for p, h in sorted(held.items())]

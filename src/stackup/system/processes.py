@@ -9,10 +9,10 @@ still matches what was seen.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -20,6 +20,9 @@ import psutil
 from stackup.naming import MARKER_INSTANCE as MARKER_INSTANCE
 from stackup.naming import MARKER_SERVICE as MARKER_SERVICE
 from stackup.polling import apoll_until
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def is_gone(proc: psutil.Process) -> bool:

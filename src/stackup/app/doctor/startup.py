@@ -10,10 +10,9 @@ import time
 from typing import Any
 
 from stackup.app.doctor.findings import Finding, Subject
-from stackup.app.logs import last_lines
 from stackup.config.model import Service
 from stackup.engine import probes
-from stackup.server.logfiles import log_path
+from stackup.server.logfiles import log_path, output_tail
 from stackup.states import ALIVE_STATES, READY_STATES, State
 from stackup.system import processes
 
@@ -108,11 +107,13 @@ def _not_ready(subject: Subject, name: str, rec: dict[str, Any], state: str) -> 
     else:
         problem = f"{state}: {reason}" if reason else state
         fix = f"fix what its last lines say, then `stackup restart {name}`"
-    tail = last_lines(log_path(subject.state_dir / "logs", name), TAIL)
+    # The service's own last lines: stackup's notes about it (started, a new run) are
+    # not what it said.
+    tail = output_tail(log_path(subject.state_dir / "logs", name), TAIL)
     return Finding(name, "not-ready", problem, fix,
                    subject.where(("services", name, "health")) if state == State.STARTING
                    else None,
-                   tuple(line for _, line in tail))
+                   tuple(tail))
 
 
 def check_now(svc: Service) -> str:
