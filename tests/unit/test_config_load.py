@@ -420,3 +420,21 @@ def test_odd_input_gives_config_error(tmp_path: Path, body: str) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, body)
     assert "\n" not in str(info.value)
+
+
+def test_a_procfile_naming_a_process_twice_is_refused_even_under_python_O(tmp_path):
+    """honcho's own check is an `assert`: `python -O` drops it, and the second command
+    would silently win. stackup's check says where, with or without -O."""
+    import subprocess
+    import sys
+
+    (tmp_path / "Procfile").write_text("web: serve one\nworker: work\nweb: serve two\n")
+    (tmp_path / "stack.yaml").write_text("procfile: Procfile\nservices:\n  web: {}\n")
+    for flags in ([], ["-O"]):
+        result = subprocess.run(
+            [sys.executable, *flags, "-m", "stackup", "-f", str(tmp_path / "stack.yaml"),
+             "config"], capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 2, (flags, result.stdout)
+        assert "Procfile" in result.stderr and ":3 names process 'web' again (first on line 1)" \
+            in result.stderr, (flags, result.stderr)

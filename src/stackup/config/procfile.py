@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from honcho.environ import parse_procfile
+from honcho.environ import PROCFILE_LINE, parse_procfile
 
 
 class ProcfileError(Exception):
@@ -19,8 +19,23 @@ def read_procfile(path: Path) -> dict[str, str]:
         raise ProcfileError(f"Procfile not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProcfileError(f"cannot read Procfile {path}: {exc}") from None
-    try:
-        return dict(parse_procfile(text).processes)
-    except AssertionError:
-        # honcho asserts that names are unique instead of raising a proper error.
-        raise ProcfileError(f"Procfile {path} names a process twice") from None
+    _refuse_duplicates(path, text)
+    return dict(parse_procfile(text).processes)
+
+
+def _refuse_duplicates(path: Path, text: str) -> None:
+    """honcho signals a name given twice with an `assert`, which `python -O` removes
+    (the later command would then silently win): look first, by honcho's own line
+    grammar, and say where."""
+    first: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = PROCFILE_LINE.match(line)
+        if match is None:
+            continue
+        name = match.group(1)
+        if name in first:
+            raise ProcfileError(
+                f"Procfile {path}:{number} names process '{name}' again "
+                f"(first on line {first[name]})"
+            )
+        first[name] = number
