@@ -142,12 +142,12 @@ class Harness:
         self.launcher = FakeLauncher()
         self.prober = ScriptedProber(ready, liveness or [True])
 
-        async def no_remains(name: str) -> list[psutil.Process]:
+        async def no_leftovers(name: str) -> list[psutil.Process]:
             return []
 
         ctx = RunContext(
             self.launcher, NoOutput(), "test-instance", clock=self.clock,
-            make_prober=lambda *args: self.prober, remains=no_remains,
+            make_prober=lambda *args: self.prober, leftovers=no_leftovers,
         )
         self.runner = ServiceRunner(self.rt, {spec.name: self.rt}, ctx)
 

@@ -68,14 +68,14 @@ def service_environment(service: Service, instance: str, port_offset: int = 0) -
     return env
 
 
-def marked_remains(instance: str) -> Callable[[str], Awaitable[list[psutil.Process]]]:
+def marked_leftovers(instance: str) -> Callable[[str], Awaitable[list[psutil.Process]]]:
     """Processes of a service found by this instance's marker (escaped its tree)."""
 
-    async def remains(name: str) -> list[psutil.Process]:
+    async def leftovers(name: str) -> list[psutil.Process]:
         marked = await asyncio.to_thread(processes.marked_processes, instance)
         return marked.get(name, [])
 
-    return remains
+    return leftovers
 
 
 @dataclass
@@ -89,11 +89,11 @@ class RunContext:
     kill_now: asyncio.Event = field(default_factory=asyncio.Event)
     clock: Clock = SYSTEM_CLOCK
     make_prober: ProberFactory = Prober
-    remains: Callable[[str], Awaitable[list[psutil.Process]]] | None = None
+    leftovers: Callable[[str], Awaitable[list[psutil.Process]]] | None = None
 
     def __post_init__(self) -> None:
-        if self.remains is None:
-            self.remains = marked_remains(self.instance)
+        if self.leftovers is None:
+            self.leftovers = marked_leftovers(self.instance)
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class ServiceRunner:
             if code is None:  # unhealthy but still running: stop it before the next one
                 await rt.proc.stop(kill_now=self.ctx.kill_now)
             else:  # what the exited instance left behind (a child holding the port)
-                await self._stop_remains()
+                await self._stop_leftovers()
             if not await self._restart(step, code, why):
                 return
 
@@ -404,14 +404,14 @@ class ServiceRunner:
                 if rt.spec.restart != "no":
                     return Unhealthy(result.detail)
 
-    async def _stop_remains(self) -> None:
+    async def _stop_leftovers(self) -> None:
         """Stop the processes an exited instance left running (found by our marker), so
         the next instance does not find its port taken by its predecessor."""
-        assert self.ctx.remains is not None
-        remains = await self.ctx.remains(self.name)
-        if remains:
+        assert self.ctx.leftovers is not None
+        leftovers = await self.ctx.leftovers(self.name)
+        if leftovers:
             spec = self.rt.spec
-            await stop_ladder(remains, spec.stop_signal, spec.stop_timeout, None,
+            await stop_ladder(leftovers, spec.stop_signal, spec.stop_timeout, None,
                               self.ctx.kill_now)
 
     def adopt(self, proc: ServiceProcess, prober: Prober) -> None:

@@ -27,7 +27,7 @@ from stackup.engine.runner import (
     ProberFactory,
     RunContext,
     ServiceRunner,
-    marked_remains,
+    marked_leftovers,
 )
 from stackup.engine.runtime import ServiceRuntime
 from stackup.engine.service_process import Launcher
@@ -97,7 +97,7 @@ class Supervisor:
     def instance(self, value: str) -> None:
         # Taking over a dead supervisor's services means taking over its marker.
         self.ctx.instance = value
-        self.ctx.remains = marked_remains(value)
+        self.ctx.leftovers = marked_leftovers(value)
 
     # ---- start -------------------------------------------------------------------
 
@@ -181,14 +181,14 @@ class Supervisor:
     async def _stop(self, names: Sequence[str] | None, deselect: bool) -> list[StopReport]:
         targets = self.selected if names is None else [n for n in self.selected if n in names]
         await asyncio.gather(*(self.runners[n].cancel() for n in targets))
-        # Descendants that escaped the process tree still carry our instance marker.
-        strays = await asyncio.to_thread(processes.marked_processes, self.instance)
+        # Leftovers: descendants that escaped the process tree still carry our marker.
+        leftovers = await asyncio.to_thread(processes.marked_processes, self.instance)
         deps = {n: [d.name for d in self.stack.services[n].depends_on] for n in targets}
         reports: list[StopReport] = []
 
         async def stop_one(name: str) -> None:
             report = await self._stop_service(
-                self.runtimes[name], strays.get(name, []), names is not None
+                self.runtimes[name], leftovers.get(name, []), names is not None
             )
             if report is not None:
                 reports.append(report)
@@ -216,11 +216,11 @@ class Supervisor:
             await stop_ladder(found, signal.SIGTERM, timeout, None, self.kill_now)
 
     async def _stop_service(
-        self, rt: ServiceRuntime, strays: list[psutil.Process], explicit: bool = False
+        self, rt: ServiceRuntime, leftovers: list[psutil.Process], explicit: bool = False
     ) -> StopReport | None:
         proc = rt.proc
         running = proc is not None and proc.returncode is None
-        if not running and not strays:
+        if not running and not leftovers:
             # Nothing to signal; a service that was on its way (or whose exit the
             # cancelled run never recorded) ends stopped, final states stay — but a
             # completed task stopped on purpose (`restart migrate`) runs again next time.
@@ -234,11 +234,11 @@ class Supervisor:
         began = time.monotonic()
         killed = False
         if proc is not None:
-            rt.exit_code, killed = await proc.stop(strays, self.kill_now)
+            rt.exit_code, killed = await proc.stop(leftovers, self.kill_now)
         else:
             spec = rt.spec
             ladder = await stop_ladder(
-                strays, spec.stop_signal, spec.stop_timeout, None, self.kill_now
+                leftovers, spec.stop_signal, spec.stop_timeout, None, self.kill_now
             )
             killed = ladder.killed
         code = rt.exit_code

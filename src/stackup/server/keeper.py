@@ -360,9 +360,9 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float) -> int | None:
-        deadline = time.monotonic() + timeout
-        while self.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
+        from stackup.polling import poll_until  # the supervisor's side, not the keeper's
+
+        poll_until(lambda: self.poll() is not None, timeout)
         return self.returncode
 
     def terminate(self) -> None:

@@ -175,10 +175,10 @@ class SupervisorProcess:
                 rt.set_state(State.STARTING, "completed under the previous supervisor")
                 rt.set_state(State.COMPLETED, "completed under the previous supervisor")
                 rt.exit_code = 0
-        stray = [n for n in records if n not in adopted]
-        if stray:
+        not_adopted = [n for n in records if n not in adopted]
+        if not_adopted:
             stopped = await leftovers.stop(
-                self.state_dir, previous, stray, with_dependents=False, write=False
+                self.state_dir, previous, not_adopted, with_dependents=False, write=False
             )
             if stopped.count and not adopted:
                 self._say(f"stopped {stopped.count} process(es) left running by an earlier "
