@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from stackup.app.offsets import PortOffset
 from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
@@ -23,13 +24,13 @@ from stackup.states import State
 
 def up_foreground(
     stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None,
-    fresh: bool = False,
+    fresh: bool = False, port_offset: PortOffset = None,
 ) -> int:
     """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended."""
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
-        prepare_start(stack, selected, fresh)
+        stack = prepare_start(stack, selected, fresh, port_offset).stack
         printer = Printer(selected, stream or sys.stdout, colour)
         return asyncio.run(_supervise(stack, names, selected, printer))
 
