@@ -197,6 +197,16 @@ def test_ports_another_stack_claimed_are_avoided_and_refused(stackup, port):
         assert f"--port-offset auto: offset {offset:+d}" in run.stderr
         run.signal(signal.SIGINT)
         assert run.wait(20) == 0
+        # Every block claimed: nothing to choose, nothing started.
+        with portclaims.locked() as claims:
+            claims.claim(elsewhere, "other", "job9", range(api % 100, 65536, 100))
+        full = stackup.run("up", "-d", "--port-offset", "auto")
+        assert full.returncode == 3
+        assert full.stderr == (
+            "stackup: --port-offset auto found no offset (in steps of 100) at which every "
+            "port of api, web is free; nothing was started: see who holds them "
+            "(`stackup ports`), or give --port-offset N\n"
+        )
     finally:
         portclaims.release(elsewhere)
     # Claims of stacks that ended lapse: the fixed start is free to go now.

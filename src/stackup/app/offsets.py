@@ -125,8 +125,8 @@ def _search(stack: Stack, selection: list[str], avoid: Collection[int]) -> int:
         names = ", ".join(sorted(needed.values()))
         raise PortConflictError(
             f"--port-offset auto found no offset (in steps of {portsearch.STEP}) at which "
-            f"every port of {names} is free below {portsearch.ephemeral_start()}; nothing "
-            "was started: see who holds them (`stackup ports`), or give --port-offset N"
+            f"every port of {names} is free; nothing was started: see who holds them "
+            "(`stackup ports`), or give --port-offset N"
         )
     return found
 
