@@ -161,6 +161,7 @@ def test_auto_moves_around_a_stranger_and_the_offset_shows_everywhere(stackup, p
         assert json.loads(config.stdout)["services"]["api"]["port"] == moved["api"]
         env = stackup.run("export", "env", "--port-offset", "auto").stdout
         assert f"API_PORT={moved['api']}" in env
+        assert str(moved["api"]) in stackup.run("graph", "--port-offset", "auto").stdout
         assert stackup.run("down").returncode == 0
         # Not running: the stack file's port, or where `auto` would put it now.
         assert stackup.run("port", "api").stdout == f"{api}\n"

@@ -3,6 +3,7 @@ supervisor), stale claims dropped, one writer at a time."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -31,33 +32,48 @@ def test_a_live_choosers_claim_is_seen_by_other_stacks_not_by_its_own(tmp_path: 
     assert (tmp_path / portclaims.CLAIMS_FILE).stat().st_mode & 0o077 == 0
 
 
-def test_a_claim_lapses_with_its_chooser_unless_its_supervisor_lives(tmp_path: Path) -> None:
+def live(tmp_path: Path) -> set[int]:
+    with portclaims.locked(tmp_path) as claims:
+        return set(claims.others(tmp_path / "mine"))
+
+
+def test_a_claim_passes_from_its_chooser_to_the_supervisor_it_started(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     chooser = subprocess.Popen(["sleep", "60"])
-    supervisor = subprocess.Popen(["sleep", "60"])
+    long_lived = subprocess.Popen(["sleep", "60"])  # a chooser that outlives its stack
     try:
         proc = psutil.Process(chooser.pid)
+        made = time.time()
         portclaims._write(tmp_path / portclaims.CLAIMS_FILE, {str(other): {
             "stack": "demo", "project": None, "ports": [18000],
-            "pid": proc.pid, "create_time": proc.create_time()}})
-        with portclaims.locked(tmp_path) as claims:
-            assert 18000 in claims.others(tmp_path / "mine")
-        # the chooser handed over to the supervisor it started, then exited
-        sup = psutil.Process(supervisor.pid)
+            "pid": proc.pid, "create_time": proc.create_time(), "at": made}})
+        sup = psutil.Process(long_lived.pid)
+        # An older supervisor's state (before the claim) does not take it over.
         statefile.write(other, {"supervisor": {
-            "pid": sup.pid, "create_time": sup.create_time(), "running": True}})
+            "pid": sup.pid, "create_time": sup.create_time(), "running": True,
+            "started_at": made - 5}})
+        assert live(tmp_path) == {18000}
         chooser.kill()
         chooser.wait()
-        with portclaims.locked(tmp_path) as claims:
-            assert 18000 in claims.others(tmp_path / "mine")
-        supervisor.kill()
-        supervisor.wait()
-        with portclaims.locked(tmp_path) as claims:
-            assert claims.others(tmp_path / "mine") == {}
+        assert live(tmp_path) == set()  # the chooser died before handing over
+        portclaims._write(tmp_path / portclaims.CLAIMS_FILE, {str(other): {
+            "stack": "demo", "project": None, "ports": [18000],
+            "pid": sup.pid, "create_time": sup.create_time(), "at": made}})
+        # The supervisor (here: this process) it started wrote its state: the claim is
+        # the supervisor's now, and ends with it although the chooser lives on.
+        statefile.write(other, {"supervisor": {
+            "pid": os.getpid(), "create_time": psutil.Process().create_time(),
+            "running": True, "started_at": made + 0.1}})
+        assert live(tmp_path) == {18000}
+        statefile.write(other, {"supervisor": {
+            "pid": os.getpid(), "create_time": psutil.Process().create_time(),
+            "running": False, "started_at": made + 0.1}})
+        assert psutil.pid_exists(sup.pid)
+        assert live(tmp_path) == set()
         assert portclaims._read(tmp_path / portclaims.CLAIMS_FILE) == {}  # pruned on disk
     finally:
-        for p in (chooser, supervisor):
+        for p in (chooser, long_lived):
             p.kill()
             p.wait()
 

@@ -9,14 +9,16 @@ the lock, drops the claims nobody holds any more, checks or chooses its ports ag
 the others', writes its own claim and lets go: the lock is held for milliseconds, never
 while a stack starts.
 
-A claim is keyed by the state folder and holds as long as either the process that made
-it (the `up`, `up -d` or `run` choosing the ports) or a supervisor of that state folder
-(as `state.json` records it, pid and creation time) is alive. The chooser lives until
-the supervisor it starts has written its state (`up -d` waits for the supervisor to
-answer, `run` outlives the stack), so the claim has no gap between the two, and it
+A claim is keyed by the state folder. It holds while the process that made it (the
+`up`, `up -d` or `run` choosing the ports) is alive, until a supervisor of that state
+folder started after the claim has written its state; from then on it holds exactly
+as long as that supervisor (as `state.json` records it: pid and creation time). The
+chooser lives until the supervisor it starts has written its state (`up -d` waits for
+it to answer; a foreground `up` is the supervisor), so the claim has no gap, and it
 covers the time before the services bind their ports, restarts, and services stopped
-with `down SERVICE` while the stack runs. A later start of the same state folder
-replaces it.
+with `down SERVICE` while the stack runs — but not a long-lived chooser (a program
+calling the start in-process) after its stack ended. A later start of the same state
+folder replaces it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +55,7 @@ class Claim:
     ports: tuple[int, ...]
     pid: int
     create_time: float
+    at: float  # when it was made: a supervisor started since then has taken it over
 
     def describe(self) -> str:
         """`stack demo (project job1, /repo/.stackup/projects/job1)`."""
@@ -59,10 +63,11 @@ class Claim:
         return f"stack {self.stack} ({project}{self.state_dir})"
 
     def alive(self) -> bool:
-        if processes.same_process(self.pid, self.create_time) is not None:
-            return True
         state = statefile.read(Path(self.state_dir))
-        return state is not None and statefile.supervisor_alive(state)
+        supervisor = (state or {}).get("supervisor") or {}
+        if state is not None and (supervisor.get("started_at") or 0) >= self.at:
+            return statefile.supervisor_alive(state)  # handed over to it
+        return processes.same_process(self.pid, self.create_time) is not None
 
 
 class Claims:
@@ -89,7 +94,8 @@ class Claims:
         assert me is not None
         key = str(state_dir)
         self._entries[key] = Claim(
-            key, stack, project, tuple(sorted(set(ports))), me.pid, me.create_time()
+            key, stack, project, tuple(sorted(set(ports))), me.pid, me.create_time(),
+            time.time(),
         )
         self.changed = True
 
@@ -100,7 +106,7 @@ class Claims:
     def to_json(self) -> dict[str, Any]:
         return {
             key: {"stack": c.stack, "project": c.project, "ports": list(c.ports),
-                  "pid": c.pid, "create_time": c.create_time}
+                  "pid": c.pid, "create_time": c.create_time, "at": c.at}
             for key, c in self._entries.items()
         }
 
@@ -154,7 +160,7 @@ def _read(path: Path) -> dict[str, Claim]:
             entries[key] = Claim(
                 key, str(raw["stack"]), raw.get("project"),
                 tuple(int(p) for p in raw["ports"]), int(raw["pid"]),
-                float(raw["create_time"]),
+                float(raw["create_time"]), float(raw["at"]),
             )
     return entries
 
