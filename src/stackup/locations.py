@@ -64,3 +64,17 @@ def find_stack_file(start: Path) -> Path | None:
         if (candidate / DEFAULT_FILE).is_file():
             return candidate / DEFAULT_FILE
     return None
+
+
+def user_temp_dir() -> Path:
+    """This user's private (0700) folder under the temp dir, `stackup-<uid>/`: for what
+    is shared by every stack of the user on this machine (the port claims) or does not
+    fit in a state folder (a Unix socket whose path would be too long)."""
+    import tempfile  # only here: most commands never need it, and it costs imports
+
+    private = Path(tempfile.gettempdir()) / f"stackup-{os.getuid()}"
+    private.mkdir(mode=0o700, exist_ok=True)
+    info = private.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OSError(f"{private} is not a private folder of this user")
+    return private

@@ -17,6 +17,9 @@ def port_variable(service: str) -> str:
 # from inside a stack resolves the same ports.
 PORT_OFFSET_VARIABLE = "STACKUP_PORT_OFFSET"
 
+# `--port-offset auto`: a free block of ports, chosen when the stack starts.
+AUTO_OFFSET = "auto"
+
 # Environment variables stackup sets in every service it spawns. Descendants inherit
 # them, so a process that escaped the process group (setsid) or was orphaned is still
 # recognisably "ours" — and a process without them never is.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,23 +28,28 @@ CI = ROOT / "examples" / "ci"
 GITLAB_KEYWORDS = {"default", "stages", "variables", "include", "workflow", "cache", "image"}
 
 
-def project(stackup) -> Path:
+def project(stackup, root: Path | None = None, offset: int | None = None) -> Path:
     """The demo stack and the example's tests, as a user's repo would hold them."""
-    root = stackup.dir
+    root = root or stackup.dir
     stack = (ROOT / "stack.yaml").read_text()
-    (root / "stack.yaml").write_text(stack + f"\nport_offset: {free_offset()}\n")
+    offset = free_offset() if offset is None else offset
+    (root / "stack.yaml").write_text(stack + f"\nport_offset: {offset}\n")
     shutil.copytree(ROOT / "examples" / "demo", root / "examples" / "demo")
     shutil.copytree(CI / "tests", root / "tests")
     return root
 
 
-def shell(stackup, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def shell_args(stackup, script: str) -> tuple[list[str], dict[str, str]]:
     venv_bin = Path(sys.executable).parent  # stackup and pytest, as the install step left them
     env = {**stackup.env, "CI": "true", "PATH": f"{venv_bin}:{os.environ['PATH']}"}
     # GitHub's default shell for `run:` and GitLab's for each script: bash, stop on error
+    return ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env
+
+
+def shell(stackup, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    args, env = shell_args(stackup, script)
     return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
         stdin=subprocess.DEVNULL,
     )
 
@@ -118,3 +124,33 @@ def test_the_examples_tests_fail_without_a_stack(stackup) -> None:
     root = project(stackup)
     done = shell(stackup, "pytest -q tests/", root)
     assert done.returncode != 0
+
+
+def test_two_jobs_at_once_on_one_runner_both_pass(stackup) -> None:
+    """A runner running two jobs at once: two checkouts of one repo, the same ports in
+    their stack files. The examples' `--port-offset auto` moves the second stack."""
+    offset = free_offset()
+    steps = github_jobs()["run"]["steps"]
+    step = next(s["run"] for s in steps if "stackup run" in s.get("run", ""))
+    assert "--port-offset auto" in step
+    jobs = []
+    for name in ("job-a", "job-b"):
+        root = stackup.dir / name
+        root.mkdir()
+        project(stackup, root, offset)
+        args, env = shell_args(stackup, step)
+        jobs.append(subprocess.Popen(args, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        results = [job.communicate(timeout=50) for job in jobs]
+    finally:
+        for job in jobs:
+            if job.poll() is None:
+                job.kill()
+                job.wait()
+    for job, (out, err) in zip(jobs, results, strict=True):
+        assert job.returncode == 0, f"{out}\n{err}"
+    chosen = {re.search(r"--port-offset auto: offset ([-+]\d+)", err).group(1)
+              for _, err in results}
+    assert len(chosen) == 2, results  # the two stacks ran side by side on their own ports
+    assert not stackup.leftovers()

@@ -1,7 +1,8 @@
 """Your project's tests, run against the stack CI brought up (here: the demo stack).
 
 Under `stackup run` the tests get the stack's environment, so every service's port
-is in `<NAME>_PORT`; after a plain `stackup up -d`, `stackup status --json` says it.
+is in `<NAME>_PORT`; after a plain `stackup up -d`, `stackup port SERVICE` prints it
+(the port the running stack has, after `--port-offset auto` moved it).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ def port(service: str) -> int:
     from_env = os.environ.get(f"{service.upper()}_PORT")
     if from_env:
         return int(from_env)
-    status = subprocess.run(
-        ["stackup", "status", "--json"], capture_output=True, text=True, check=False
-    )
-    services = json.loads(status.stdout)["services"]
-    return next(s["port"] for s in services if s["name"] == service)
+    found = subprocess.run(["stackup", "port", service], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    return int(found.stdout)
 
 
 def get(service: str, path: str) -> object:

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
+from stackup.app import offsets
+from stackup.app.offsets import PortOffset
 from stackup.app.progress import Progress, request_with_progress
 from stackup.app.reclaim import prepare_start
 from stackup.config import graph
@@ -23,10 +25,11 @@ EXIT_DEADLINE = 15.0  # seconds for a supervisor whose first start failed to be 
 
 
 def up_detached(
-    stack: Stack, names: list[str], profiles: tuple[str, ...], port_offset: int | None,
+    stack: Stack, names: list[str], profiles: tuple[str, ...], port_offset: PortOffset,
     progress: Progress, fresh: bool = False, notes: TextIO | None = None,
-) -> list[str]:
-    """Returns the selection once ready; raises StackupError subclasses otherwise."""
+) -> Started:
+    """Returns the selection and the stack as it runs once ready; raises StackupError
+    subclasses otherwise."""
     selection = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     supervisor = control.ping(state_dir) or control.wait_for_starting(state_dir, 5.0)
@@ -37,8 +40,8 @@ def up_detached(
             # its fresh state overwritten), which then passes to the supervisor started
             # here: it is never free in between.
             with statedir.supervisor_lock(state_dir) as lock_fd:
-                prepare_start(stack, selection, fresh)
-                daemon = _spawn(stack, state_dir, profiles, port_offset, lock_fd)
+                stack, passed_on = prepare_start(stack, selection, fresh, port_offset)
+                daemon = _spawn(stack, state_dir, profiles, passed_on, lock_fd)
             _wait_for_daemon(state_dir, daemon)
         except AlreadySupervisedError:
             # Another `up -d` holds it: its supervisor is about to answer.
@@ -50,6 +53,7 @@ def up_detached(
             f"this stack is already supervised by a foreground `up` (pid {supervisor['pid']})"
         )
     elif supervisor is not None:
+        stack = offsets.as_running(stack, port_offset)  # `auto`: the offset it runs with
         _check_same_ports(stack, statefile.read(state_dir))
     # The selection as this command resolved it (its profiles), not the supervisor's.
     response = request_with_progress(
@@ -61,7 +65,12 @@ def up_detached(
         poll_until(lambda: daemon.poll() is not None, EXIT_DEADLINE)
     control.raise_for(response)
     _say_takeover(response.get("takeover") or {}, notes or sys.stderr)
-    return selection
+    return Started(selection, stack)
+
+
+class Started(NamedTuple):
+    selection: list[str]
+    stack: Stack  # at the offset it runs with (`--port-offset auto` chose it)
 
 
 def _say_takeover(takeover: dict[str, Any], out: TextIO) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from stackup.app.offsets import PortOffset
 from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 def up_foreground(
     stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None,
-    fresh: bool = False,
+    fresh: bool = False, port_offset: PortOffset = None,
 ) -> int:
     """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended."""
     selected = graph.select(stack, names)
@@ -36,7 +37,7 @@ def up_foreground(
         # now, so it is ready by the time the supervisor is.
         early = None if keeper.answers(state_dir) else keeper.spawn(state_dir)
         try:
-            prepare_start(stack, selected, fresh)
+            stack = prepare_start(stack, selected, fresh, port_offset).stack
         except BaseException:
             _stop_early(early)
             raise

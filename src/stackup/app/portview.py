@@ -4,12 +4,13 @@ such, or another process."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stackup.config.model import Route, Stack
+from stackup.errors import UsageError
 from stackup.server import statefile
 from stackup.system import ports, processes
 
@@ -25,6 +26,7 @@ class PortRow:
     routes: tuple[Route, ...] = ()
     # Set when the holder is the service's own process tree (a running stack).
     held_by_service: str | None = None
+    port_offset: int = 0  # what the stack's ports are moved by (the port is after it)
 
     def held_by(self) -> str:
         """`backend (pid 123)`, another process's `pid 9736 (python3 …)`, or `free`."""
@@ -44,6 +46,7 @@ class PortRow:
             "holder": self.holder.to_json() if self.holder else None,
             "held_by_service": self.held_by_service,
             "routes": [{"path": r.path, "to": r.to} for r in self.routes],
+            "port_offset": self.port_offset,
         }
 
 
@@ -53,7 +56,8 @@ def port_rows_now(stack: Stack, state_dir: Path) -> tuple[list[PortRow], bool]:
     state = statefile.read(state_dir)
     running = state is not None and statefile.supervisor_alive(state)
     records: dict[str, dict[str, Any]] = (state or {}).get("services", {})
-    return port_rows(stack, records, use_recorded_ports=running), running
+    offset = int((state or {}).get("port_offset") or 0) if running else stack.port_offset
+    return port_rows(stack, records, use_recorded_ports=running, port_offset=offset), running
 
 
 def port_rows(
@@ -61,6 +65,7 @@ def port_rows(
     records: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     use_recorded_ports: bool = False,
+    port_offset: int | None = None,
 ) -> list[PortRow]:
     """One row per service with a port. `records` (the state file's services) name a
     listener that is the service's own process tree as that service."""
@@ -80,6 +85,7 @@ def port_rows(
         rows.append(PortRow(
             name, port, root_url(svc.host, port, svc.health.kind), svc.description or "",
             svc.profiles, holder, routes=svc.routes, held_by_service=name if own else None,
+            port_offset=stack.port_offset if port_offset is None else port_offset,
         ))
     return rows
 
@@ -95,3 +101,25 @@ def _is_own(holder: ports.PortHolder, record: Mapping[str, Any]) -> bool:
         return False
     proc = processes.same_process(record.get("pid"), record.get("create_time"))
     return proc is not None and holder.pid in {p.pid for p in processes.tree(proc.pid)}
+
+
+def service_port(state_dir: Path, name: str, load: Callable[[], Stack]) -> tuple[int, str]:
+    """`stackup port NAME`: the service's port and root URL — those it runs on while
+    the stack runs (read from the state file: no stack file parsing), else the stack
+    file's (`load()`). Unknown service, or one without a port: exit 2."""
+    state = statefile.read(state_dir)
+    if state is not None and statefile.supervisor_alive(state):
+        records = state.get("services") or {}
+        if name not in records:
+            raise UsageError(f"no such service: {name}")
+        record = records[name]
+        port, host, check = record.get("port"), record.get("host"), record.get("health")
+    else:
+        stack = load()
+        if name not in stack.services:
+            raise UsageError(f"no such service: {name}")
+        svc = stack.services[name]
+        port, host, check = svc.port, svc.host, svc.health.kind
+    if not port:
+        raise UsageError(f"service {name} has no port")
+    return port, root_url(host or "127.0.0.1", port, check or "tcp")

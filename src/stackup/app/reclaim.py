@@ -12,26 +12,55 @@ import asyncio
 import sys
 from collections.abc import Callable
 
+from stackup.app import offsets
+from stackup.app.offsets import Chosen, PortOffset
 from stackup.config.model import Stack
 from stackup.errors import PortConflictError
 from stackup.render import plural
-from stackup.server import statefile
+from stackup.server import portclaims, statefile
 from stackup.system import processes
 from stackup.system.preflight import check_ports_free
 
 
-def prepare_start(stack: Stack, selection: list[str], fresh: bool) -> None:
+def prepare_start(
+    stack: Stack, selection: list[str], fresh: bool, port_offset: PortOffset = None
+) -> Chosen:
     """Under the supervisor lock, before a new supervisor starts: `fresh` stops what a
-    dead one left running; then refuse (exit 3) a port held by a stranger. A refused
-    start leaves no stale states behind."""
+    dead one left running; `--port-offset auto` chooses the offset (`app/offsets.py`);
+    then refuse (exit 3) a port held by a stranger or claimed by another stack
+    starting. Returns the stack as it will run. A refused start leaves no stale states
+    (nor claims) behind."""
     state_dir = stack.state_dir
     if fresh:
         reclaim_leftovers(stack)
+    ours = left_by_a_dead_supervisor(stack)
+    chosen = offsets.Chosen(stack, None if port_offset == offsets.AUTO else port_offset)
     try:
-        check_ports_free(stack, selection, ours=left_by_a_dead_supervisor(stack))
+        if port_offset == offsets.AUTO:
+            # A dead supervisor's services still run on their ports: keep them, to adopt.
+            keep = offsets.recorded_offset(state_dir) if dead_run_still_runs(stack) else None
+            chosen = offsets.choose(stack, selection, keep)
+            check_ports_free(chosen.stack, selection, ours=ours)
+        else:
+            check_ports_free(stack, selection, ours=ours)
+            offsets.claim_fixed(stack, selection)
     except PortConflictError:
         statefile.retire(state_dir)
+        if port_offset == offsets.AUTO:
+            portclaims.release(state_dir)
         raise
+    return chosen
+
+
+def dead_run_still_runs(stack: Stack) -> bool:
+    """Does a service a supervisor that died started still run (its recorded pid and
+    start time, with the run's marker)? Then the stack keeps its ports, to adopt it."""
+    state = statefile.read(stack.state_dir)
+    if state is None or statefile.supervisor_alive(state):
+        return False
+    instance = state.get("instance")
+    return any(statefile.live_process(rec, instance) is not None
+               for rec in (state.get("services") or {}).values())
 
 
 def left_by_a_dead_supervisor(stack: Stack) -> Callable[[int], bool]:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from stackup.app import detached
 from stackup.app import down as down_app
+from stackup.app.offsets import PortOffset
 from stackup.app.progress import Progress
 from stackup.config.model import Stack
 from stackup.errors import StackupError, UsageError
@@ -28,13 +29,13 @@ NOT_FOUND = 127
 
 
 def run(
-    stack: Stack, command: list[str], profiles: tuple[str, ...], port_offset: int | None,
+    stack: Stack, command: list[str], profiles: tuple[str, ...], port_offset: PortOffset,
     err: TextIO | None = None,
 ) -> int:
     err = err or sys.stderr
     if not command:
         raise UsageError("no command given: stackup run [--] CMD...")
-    env = {**os.environ, **stack.env, PORT_OFFSET_VARIABLE: str(stack.port_offset)}
+    env = command_environment(stack)
     missing = _cannot_start(command[0], env)
     if missing is not None:  # before the stack starts: a typo costs no start-up
         code, message = missing
@@ -46,13 +47,14 @@ def run(
     try:
         try:
             with _interruptible_by_sigterm():
-                detached.up_detached(stack, [], profiles, port_offset, Progress(err))
+                started = detached.up_detached(stack, [], profiles, port_offset, Progress(err))
         except UsageError:
             raise
         except StackupError as failure:
             err.write(f"stackup: the stack did not become ready: {failure}\n")
             return STACK_NOT_READY
-        return _run_command(command, env, err)
+        # At the ports the stack runs on (`--port-offset auto` chose them just now).
+        return _run_command(command, command_environment(started.stack), err)
     except _Interrupted as interrupted:
         err.write("stackup: interrupted while the stack was starting; taking it down\n")
         return 128 + interrupted.signum
@@ -61,6 +63,11 @@ def run(
         if not already_up:
             for note in down_app.down(stack.state_dir, []).notes:
                 err.write(f"stackup: {note}\n")
+
+
+def command_environment(stack: Stack) -> dict[str, str]:
+    """CMD's environment: ours, the stack's (every <NAME>_PORT) and its offset."""
+    return {**os.environ, **stack.env, PORT_OFFSET_VARIABLE: str(stack.port_offset)}
 
 
 class _Interrupted(Exception):

@@ -56,7 +56,13 @@ def collect(
     }
     if not sup_alive and any(e["pid"] for e in entries):
         supervisor["note"] = UNSUPERVISED
-    return {"stack": state.get("stack"), "supervisor": supervisor, "services": entries}
+    return {
+        "stack": state.get("stack"),
+        "supervisor": supervisor,
+        # what every port of the file is moved by: the ports shown are after it
+        "port_offset": int(state.get("port_offset") or 0),
+        "services": entries,
+    }
 
 
 def _default_services(state: StackState, records: dict[str, Any]) -> list[str]:
@@ -166,6 +172,7 @@ def defaults_from_stack(stack: Any) -> dict[str, Any]:
     """The state of a stack nothing runs for: its default services, all stopped."""
     return {
         "stack": stack.name,
+        "port_offset": stack.port_offset,
         "default": stack.default_services(),
         "services": {
             name: {"state": "stopped", "port": svc.port, "health": svc.health.kind}

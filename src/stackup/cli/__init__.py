@@ -30,6 +30,7 @@ COMMANDS = {
     "run": "run",
     "config": "config",
     "ports": "ports",
+    "port": "port",
     "export": "export",
     "completion": "completion",
     "schema": "schema",

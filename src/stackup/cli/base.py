@@ -15,7 +15,7 @@ import click
 
 from stackup import locations, settings
 from stackup.errors import ExitCode, StackupError, UsageError
-from stackup.naming import SERVICE_NAME
+from stackup.naming import AUTO_OFFSET, SERVICE_NAME
 
 if TYPE_CHECKING:
     from stackup.config.model import Stack
@@ -65,15 +65,39 @@ class Context:
         _check_owner(state_dir, self.file, locations.project_name(self.file, self.project))
         return state_dir
 
-    def load(self, profiles: tuple[str, ...] = (), port_offset: int | None = None) -> Stack:
-        """The resolved stack, through the start-up cache (`config/cache.py`): pydantic
-        is imported only when something the stack depends on has changed."""
+    def load(self, profiles: tuple[str, ...] = (), port_offset: int | str | None = None) -> Stack:
+        """The stack file, resolved, through the start-up cache (`config/cache.py`:
+        pydantic is imported only when something the stack depends on has changed).
+        `--port-offset auto` (for the commands that show the stack: `config`, `ports`,
+        `export`, …): the offset of the running stack, else the one a start would
+        choose now (nothing is claimed)."""
         from stackup.config import cache
 
+        if port_offset == AUTO_OFFSET:
+            from stackup.app import offsets
+
+            running = offsets.running_offset(self.state_dir)
+            if running is not None:
+                return self.load(profiles, running)
+            stack = self.load(profiles)
+            return offsets.reload(stack, offsets.preview(stack)).stack
+        assert not isinstance(port_offset, str)
         return cache.load(
             self.file, locations.state_dir(self.file, self.project), profiles=profiles,
             port_offset=port_offset, project=self.project,
         )
+
+    def load_to_start(self, profiles: tuple[str, ...], port_offset: int | str | None) -> Stack:
+        """The stack for `up` and `run`: with `auto`, at the offset it would otherwise
+        run with; the start chooses the block under its locks (`app/offsets.py`)."""
+        return self.load(profiles, None if port_offset == AUTO_OFFSET else port_offset)
+
+    def offset(self, profiles: tuple[str, ...], port_offset: int | str | None) -> int | None:
+        """--port-offset as a number (`auto` resolved as `load` does)."""
+        if port_offset == AUTO_OFFSET:
+            return self.load(profiles, port_offset).port_offset
+        assert not isinstance(port_offset, str)
+        return port_offset
 
     def printer(self, names: list[str]) -> Printer:
         from stackup.printer import Printer, colour_wanted
@@ -271,7 +295,24 @@ profile_option = click.option(
     "--profile", "profiles", multiple=True, metavar="NAME",
     help="Activate profile NAME (repeatable).",
 )
+class PortOffsetType(click.ParamType):
+    """`--port-offset N` (a whole number, negative too) or `--port-offset auto`."""
+
+    name = "offset"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == AUTO_OFFSET:
+            return value
+        text = str(value).strip()
+        if text.lower() == AUTO_OFFSET:
+            return AUTO_OFFSET
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(f"{value!r}: give a whole number or `auto`", param, ctx)
+
+
 offset_option = click.option(
-    "--port-offset", type=int, default=None, metavar="N",
-    help="Add N to every port of the stack.",
+    "--port-offset", type=PortOffsetType(), default=None, metavar="N|auto",
+    help="Add N to every port of the stack; `auto`: a free block (a running stack's own).",
 )

@@ -37,7 +37,7 @@ from stackup.cli.base import (
 @handle_errors
 def command(
     obj: Context, as_json: bool, variable: str | None, profiles: tuple[str, ...],
-    port_offset: int | None,
+    port_offset: int | str | None,
 ) -> None:
     """Print the resolved stack: variables interpolated, env files merged, ports
     final (offset added), secrets masked. The output is itself a stack file:

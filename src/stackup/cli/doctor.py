@@ -18,7 +18,7 @@ from stackup.cli.base import (
     offset_option,
     profile_option,
 )
-from stackup.errors import ExitCode
+from stackup.errors import ConfigError, ExitCode
 
 
 @click.command(
@@ -37,13 +37,16 @@ from stackup.errors import ExitCode
 @handle_errors
 def command(
     obj: Context, services: tuple[str, ...], as_json: bool, profiles: tuple[str, ...],
-    port_offset: int | None,
+    port_offset: int | str | None,
 ) -> None:
     """Check the stack and say what is wrong and what to do; exit 1 if anything is."""
     from stackup.app import doctor
 
-    report = doctor.examine(obj.file, obj.state_dir, check_names(services), profiles,
-                            port_offset)
+    try:
+        offset = obj.offset(profiles, port_offset)
+    except ConfigError:
+        offset = None  # a stack file that does not load is one of doctor's findings
+    report = doctor.examine(obj.file, obj.state_dir, check_names(services), profiles, offset)
     if as_json:
         click.echo(render.to_json(report.to_json()))
     else:

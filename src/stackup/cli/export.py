@@ -52,7 +52,7 @@ def _complete_formats(ctx: click.Context, param: click.Parameter, incomplete: st
 @handle_errors
 def command(
     obj: Context, fmt: str, services: tuple[str, ...], output: Path | None, force: bool,
-    listen: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None,
+    listen: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | str | None,
 ) -> None:
     """Export the stack (or the SERVICEs) as FORMAT: procfile, compose, systemd, env,
     kubernetes or nginx (a proxy by the services' routes).

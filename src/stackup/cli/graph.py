@@ -34,7 +34,7 @@ from stackup.cli.base import (
 @click.pass_obj
 @handle_errors
 def command(
-    obj: Context, services: tuple[str, ...], fmt: str, port_offset: int | None,
+    obj: Context, services: tuple[str, ...], fmt: str, port_offset: int | str | None,
 ) -> None:
     """The dependency graph with its conditions and profiles (SERVICE…: those and
     what they depend on)."""

@@ -14,6 +14,7 @@ from stackup.cli.base import (
     offset_option,
     profile_option,
 )
+from stackup.naming import AUTO_OFFSET
 
 
 @click.command(
@@ -22,6 +23,7 @@ from stackup.cli.base import (
         ("stackup ports", "service, port, URL, who holds it, description"),
         ("stackup ports --markdown > PORTS.md", "the table a team keeps by hand"),
         ("stackup ports --port-offset 100", "where a copy at +100 would run"),
+        ("stackup ports --port-offset auto", "where `up --port-offset auto` would run now"),
     ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -33,7 +35,7 @@ from stackup.cli.base import (
 @handle_errors
 def command(
     obj: Context, as_json: bool, markdown: bool, profiles: tuple[str, ...],
-    port_offset: int | None,
+    port_offset: int | str | None,
 ) -> None:
     """The stack's port table: each service with a port, its URL, its description
     and who holds the port now (the service itself, another process, or nobody).
@@ -45,7 +47,7 @@ def command(
 
     stack = obj.load(profiles, port_offset)
     rows, running = portview.port_rows_now(stack, obj.state_dir)
-    if running and (profiles or port_offset is not None):
+    if running and (profiles or port_offset not in (None, AUTO_OFFSET)):
         click.echo(
             "stackup: the stack is running; showing the ports it runs on "
             "(--profile and --port-offset apply when it is not)", err=True,

@@ -26,6 +26,7 @@ from stackup.cli.base import (
         ("stackup run -- pytest -x", "the tests against a ready stack (CI)"),
         ("stackup run --profile voice -- ./e2e.sh", "with a profile's services too"),
         ("stackup run -- sh -c 'curl localhost:$API_PORT/'", "a shell line, its ports"),
+        ("stackup -p job1 run --port-offset auto -- pytest", "beside other jobs, free ports"),
     ),
 )
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[--] CMD [ARG]...")
@@ -35,7 +36,8 @@ from stackup.cli.base import (
 @click.pass_obj
 @handle_errors
 def command(
-    obj: Context, command: tuple[str, ...], profiles: tuple[str, ...], port_offset: int | None
+    obj: Context, command: tuple[str, ...], profiles: tuple[str, ...],
+    port_offset: int | str | None,
 ) -> None:
     """Bring the stack up in the background, run CMD with the stack's environment
     (every <NAME>_PORT and the stack's env), take the stack down again and exit with
@@ -51,5 +53,5 @@ def command(
     from stackup.app import run as run_app
 
     obj.state_dir  # noqa: B018  # refuse another stack file's state before loading
-    stack = obj.load(profiles, port_offset)
+    stack = obj.load_to_start(profiles, port_offset)
     sys.exit(run_app.run(stack, list(command), profiles, port_offset))

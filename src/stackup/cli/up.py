@@ -30,6 +30,7 @@ from stackup.errors import StackupError
         ("stackup up --profile voice", "also the services of the profile voice"),
         ("DB_PORT=15500 stackup up", "move a port that the file reads from a variable"),
         ("stackup -p two up -d --port-offset 100", "a second copy beside the first"),
+        ("stackup -p ci up -d --port-offset auto", "a copy on a free block of ports"),
     ),
 )
 @click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)
@@ -45,7 +46,7 @@ from stackup.errors import StackupError
 @handle_errors
 def command(
     obj: Context, services: tuple[str, ...], detach: bool, fresh: bool,
-    profiles: tuple[str, ...], port_offset: int | None,
+    profiles: tuple[str, ...], port_offset: int | str | None,
 ) -> None:
     """Start the stack, or the SERVICEs and what they depend on, in dependency order.
 
@@ -60,13 +61,13 @@ def command(
     """
     names = check_names(services)
     obj.state_dir  # noqa: B018  # refuse another stack file's state before loading
-    stack = obj.load(profiles, port_offset)
+    stack = obj.load_to_start(profiles, port_offset)
     if detach:
         from stackup.app import detached, portview
         from stackup.app.progress import Progress
 
         try:
-            selection = detached.up_detached(
+            started = detached.up_detached(
                 stack, names, profiles, port_offset, Progress(), fresh=fresh
             )
         except KeyboardInterrupt:
@@ -76,10 +77,15 @@ def command(
             )
             interrupted.exit_code = 130  # type: ignore[assignment]  # as a shell reports SIGINT
             raise interrupted from None
-        click.echo(render.ready_table(portview.port_rows(stack), selection), nl=False)
+        table = render.ready_table(
+            portview.port_rows(started.stack), started.selection, started.stack.port_offset
+        )
+        click.echo(table, nl=False)
         return
     from stackup.app import foreground
     from stackup.printer import colour_wanted
 
     colour = colour_wanted(sys.stdout, obj.no_color)
-    sys.exit(int(foreground.up_foreground(stack, names, colour=colour, fresh=fresh)))
+    sys.exit(int(foreground.up_foreground(
+        stack, names, colour=colour, fresh=fresh, port_offset=port_offset
+    )))

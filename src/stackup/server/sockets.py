@@ -15,6 +15,8 @@ import socket
 import struct
 from pathlib import Path
 
+from stackup.locations import user_temp_dir
+
 MAX_SOCKET_PATH = 100
 
 
@@ -23,13 +25,9 @@ def socket_path(state_dir: Path, name: str) -> Path:
     if len(str(path)) <= MAX_SOCKET_PATH:
         return path
     import hashlib  # only for the rare long path: the keeper starts without them
-    import tempfile
 
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:20]
-    private = Path(tempfile.gettempdir()) / f"stackup-{os.getuid()}"
-    private.mkdir(mode=0o700, exist_ok=True)
-    if private.stat().st_uid != os.getuid() or private.stat().st_mode & 0o077:
-        raise OSError(f"{private} is not a private folder of this user")
+    private = user_temp_dir()
     stem = name.rsplit(".", 1)[0]
     # The control socket keeps its historic name there; others are told apart by name.
     suffix = ".sock" if stem == "control" else f".{stem}.sock"
