@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from stackup.app.reclaim import prepare_start
+from stackup.app.reload import StackFileFollower
 from stackup.config import graph
 from stackup.config.model import Stack
 from stackup.engine.runtime import ServiceFailure
@@ -23,23 +25,27 @@ from stackup.states import State
 
 def up_foreground(
     stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None,
-    fresh: bool = False,
+    fresh: bool = False, watch: bool = True, reload: Callable[[], Stack] | None = None,
 ) -> int:
-    """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended."""
+    """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended.
+    `watch`: restart services whose `watch:` files change; `reload`: loads the stack
+    file again, to apply a saved edit (None: edits are not followed)."""
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
         prepare_start(stack, selected, fresh)
         printer = Printer(selected, stream or sys.stdout, colour)
-        return asyncio.run(_supervise(stack, names, selected, printer))
+        return asyncio.run(_supervise(stack, names, selected, printer, watch, reload))
 
 
 async def _supervise(
-    stack: Stack, names: list[str], selected: list[str], printer: Printer
+    stack: Stack, names: list[str], selected: list[str], printer: Printer,
+    watch: bool = True, reload: Callable[[], Stack] | None = None,
 ) -> int:
     bus = EventBus()
     bus.subscribe(printer)
-    host = SupervisorProcess(stack, bus, "foreground")
+    host = SupervisorProcess(stack, bus, "foreground", watch=watch)
+    follower: StackFileFollower | None = None
     supervisor = host.supervisor
     stop = asyncio.Event()
     latch = SignalLatch(stop, supervisor.kill_now)
@@ -68,7 +74,12 @@ async def _supervise(
                     f"{'all ' if len(selected) > 1 else ''}{ready} ready in "
                     f"{time.monotonic() - began:.2f}s (Ctrl-C to stop)"
                 )
-                ended = asyncio.create_task(supervisor.wait_all_finished())
+                # From now on: edits of the stack file and of watched files apply.
+                await host.sync_watches()
+                if reload is not None:
+                    follower = StackFileFollower(host, reload, names, printer)
+                    await follower.start()
+                ended = asyncio.create_task(host.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
                 ended.cancel()
                 # Everything ended on its own (no stop asked for): say whether it went well.
@@ -84,6 +95,8 @@ async def _supervise(
             # Said whenever a Ctrl-C starts the stop: a slow one can be cut short.
             printer.notice("stopping (Ctrl-C again to kill at once)")
     finally:
+        if follower is not None:
+            await follower.close()
         await host.close()
     return code
 

@@ -17,7 +17,10 @@ def check_ports_free(stack: Stack, selected: list[str], ours: Collection[int] = 
     process that is not in `ours` (what a supervisor that died left running: the new
     one adopts it or stops it first), and say what to do next: stop the holder, or
     move the stack."""
-    needed = {s.port: s.name for n in selected if (s := stack.services[n]).port}
+    # An external service's port is held by whatever runs it: that is the point.
+    needed = {
+        s.port: s.name for n in selected if (s := stack.services[n]).port and not s.external
+    }
     held = {p: h for p, h in ports.holders(needed).items() if h.pid is None or h.pid not in ours}
     if not held:
         return
