@@ -46,9 +46,14 @@ class StackFileFollower:
         await self._stop_watch()
         self._inputs = inputs
         folders = sorted({os.path.dirname(p) for p in inputs if os.path.isdir(os.path.dirname(p))})
-        self._watch = FileWatch([], folders, self._debouncer.add, self._failed,
-                                prefilter=lambda path: path in self._inputs)
-        self._watch.start()
+        watch = FileWatch([], folders, self._debouncer.add, self._failed,
+                          prefilter=lambda path: path in self._inputs)
+        try:
+            watch.start()
+        except OSError as exc:
+            self._failed(exc)
+            return
+        self._watch = watch
 
     def _changed(self, _paths: set[str]) -> None:
         if self._applying is not None and not self._applying.done():

@@ -56,8 +56,13 @@ class ServiceWatches:
         await self._stop_watch()
         self._roots = roots
         if self._rules:
-            self._watch = FileWatch(*roots, self._dispatch, self._failed, self._worth_looking)
-            self._watch.start()
+            watch = FileWatch(*roots, self._dispatch, self._failed, self._worth_looking)
+            try:
+                watch.start()
+            except OSError as exc:
+                self._failed(exc)
+                return
+            self._watch = watch
 
     def _drop(self, name: str) -> None:
         self._rules.pop(name, None)

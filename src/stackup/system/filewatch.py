@@ -3,9 +3,13 @@ key of services and a foreground `up` following its stack file.
 
 - `Rules`: which folders one `watch:` needs watched (recursively, or only their direct
   entries) and which changed paths count;
-- `FileWatch`: watchfiles over a set of folders — one watcher thread for the folders
-  watched recursively, one for the others, however many services share them — calling
-  back with each batch of changed paths;
+- `FileWatch`: watchfiles' notify backend (`RustNotify`, what `watchfiles.awatch`
+  wraps) over a set of folders — one thread for the folders watched recursively, one
+  for the others, however many services share them — calling back on the event loop
+  with each batch of changed paths. Used directly rather than through `awatch` so that
+  the folders are watched the moment `start()` returns (awatch sets up its watches
+  in its first iteration, some time later) and so that its threads are not taken from
+  a shared pool;
 - `Debouncer`: a burst of changes becomes one call, `delay` after the last change.
 
 Folders are watched, never single files: editors save by writing a new file and
@@ -15,14 +19,19 @@ renaming it over the old one, which a watch on the old file's inode would miss.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from stackup import globs
+from stackup.polling import apoll_until
 
 BATCH_STEP_MS = 20  # watchfiles yields once nothing changed for this long…
 BATCH_MAX_MS = 100  # …or this long after the first change: our Debouncer does the rest
+IDLE_WAKE_MS = 5000  # the notify loop returns this often when nothing happens
 DEBOUNCE_CAP = 10.0  # × the delay (at least 2 s): a tree that never stops changing
 
 
@@ -69,6 +78,7 @@ class Rules:
 
 def merge_roots(roots: Iterable[tuple[str, bool]]) -> tuple[list[str], list[str]]:
     """(recursive, flat) folders, without one already covered by a recursive one."""
+    roots = list(roots)
     recursive = sorted({p for p, deep in roots if deep})
     covered = [p for p in recursive if not any(_under(p, q) for q in recursive if q != p)]
     flat = sorted({p for p, deep in roots if not deep and not any(
@@ -81,8 +91,10 @@ def _under(path: str, folder: str) -> bool:
 
 
 class FileWatch:
-    """watchfiles over `recursive` and `flat` folders; `on_paths(paths)` for each batch
-    of changes that `prefilter` lets through, `on_error(exc)` if watching fails."""
+    """watchfiles' notify backend over `recursive` and `flat` folders, one thread per
+    kind; `on_paths(paths)` (on the event loop) for each batch of changes `prefilter`
+    lets through, `on_error(exc)` if watching fails later. The folders are watched once
+    `start()` returns: a change a moment after it is seen."""
 
     def __init__(
         self,
@@ -97,38 +109,58 @@ class FileWatch:
         self.on_paths = on_paths
         self.on_error = on_error
         self.prefilter = prefilter
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = threading.Event()  # the notify loop polls it every step
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        """Raises OSError when a folder cannot be watched (gone, inotify limits)."""
+        # Loaded on first use: a stack without watches never pays for it.
+        from watchfiles._rust_notify import RustNotify
+
         loop = asyncio.get_running_loop()
-        for folders, deep in ((self.recursive, True), (self.flat, False)):
-            if folders:
-                self._tasks.append(loop.create_task(self._feed(folders, deep)))
-
-    async def _feed(self, folders: list[str], recursive: bool) -> None:
-        from watchfiles import awatch  # on first use: a stack without watches never pays
-
-        prefilter = self.prefilter
-
-        def keep(_change: object, path: str) -> bool:
-            return prefilter is None or prefilter(path)
-
+        polling = "WATCHFILES_FORCE_POLLING" in os.environ  # as watchfiles reads it
+        notifiers = []
         try:
-            async for changes in awatch(
-                *folders, watch_filter=keep, recursive=recursive, stop_event=self._stop,
-                step=BATCH_STEP_MS, debounce=BATCH_MAX_MS, ignore_permission_denied=True,
-            ):
-                self.on_paths({path for _, path in changes})
-        except Exception as exc:  # a folder vanished, inotify limits: say so, go on
-            self.on_error(exc)
+            for folders, deep in ((self.recursive, True), (self.flat, False)):
+                if folders:
+                    notifiers.append(RustNotify(folders, False, polling, 300, deep, True))
+        except BaseException:
+            for notify in notifiers:
+                notify.close()
+            raise
+        for notify in notifiers:
+            thread = threading.Thread(
+                target=self._run, args=(notify, loop), name="stackup-filewatch", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self, notify: Any, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while not self._stop.is_set():
+                changes = notify.watch(BATCH_MAX_MS, BATCH_STEP_MS, IDLE_WAKE_MS, self._stop)
+                if changes == "stop":
+                    return
+                if isinstance(changes, set):
+                    keep = self.prefilter
+                    paths = {p for _, p in changes if keep is None or keep(p)}
+                    if paths:
+                        self._post(loop, self.on_paths, paths)
+        except Exception as exc:  # a folder vanished, inotify limits: say so
+            self._post(loop, self.on_error, exc)
+        finally:
+            notify.close()
+
+    @staticmethod
+    def _post(loop: asyncio.AbstractEventLoop, fn: Callable[[Any], None], arg: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+            loop.call_soon_threadsafe(fn, arg)
 
     async def close(self) -> None:
-        """Stop watching; returns once the watcher threads have (within a step)."""
-        self._stop.set()  # watchfiles' thread polls it every step
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        """Stop watching; returns once the threads have (within a step)."""
+        self._stop.set()
+        threads, self._threads = self._threads, []
+        await apoll_until(lambda: not any(t.is_alive() for t in threads), 2.0)
 
 
 class Debouncer:
