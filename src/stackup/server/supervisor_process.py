@@ -248,7 +248,9 @@ class SupervisorProcess:
             return None
         if not self.supervisor.selected:
             return "the start failed and nothing runs" if self.started_once else None
-        if self.supervisor.all_finished():
+        if self.supervisor.all_finished() and not self.watches.watched:
+            # A watched service that ended (crashed on a half-saved file) starts again
+            # at the next save: the supervisor waits for it.
             return "every service has ended"
         return None
 
@@ -576,11 +578,12 @@ class SupervisorProcess:
 
     async def wait_all_finished(self) -> None:
         """Until every selected service has ended and no work is under way (a service
-        being recreated or restarted for a change is stopped for a moment)."""
+        being recreated or restarted for a change is stopped for a moment), and none is
+        watched (the next save starts it again)."""
         while True:
             self.changed.clear()
             if self.supervisor.all_finished():
-                if not self.in_flight:
+                if not self.in_flight and not self.watches.watched:
                     return
                 await self.changed.wait()  # set when that work ends
                 continue
