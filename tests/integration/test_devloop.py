@@ -420,3 +420,26 @@ def test_an_unreachable_external_service_fails_the_start_clearly(stackup, port):
         rf"stackup: staging-api \(external\) is not reachable within 0\.5s: "
         rf"http 127\.0\.0\.1:{nobody}/health: .*refused", result.stderr), result.stderr
     assert status(stackup)["app"]["pid"] is None
+
+
+def test_a_watched_service_that_crashed_starts_again_at_the_next_save(stackup):
+    app = stackup.dir / "app"
+    app.mkdir()
+    touch = stackup.dir / "starts.txt"
+    stackup.write(f"""
+        services:
+          worker:
+            command: {svc("--touch", touch, "--exit-after", "0.2", "--exit-code", "3")}
+            watch: {{paths: [app/], debounce: 100ms}}
+        """)
+    up_d(stackup)
+    poll(lambda: status(stackup)["worker"]["state"] == "failed")
+
+    def supervised() -> bool:
+        return json.loads(stackup.run("status", "--json").stdout)["supervisor"]["running"]
+
+    # Every service has ended, but a save would start it again: the supervisor stays.
+    assert stays(supervised, 0.5)
+    (app / "tasks.py").write_text("fixed = True\n")
+    poll(lambda: starts(touch, "worker") == 2)
+    assert stackup.run("down").returncode == 0

@@ -31,6 +31,7 @@ class ServiceWatches:
         self._debouncers: dict[str, Debouncer] = {}
         self._watch: FileWatch | None = None
         self._roots: tuple[list[str], list[str]] = ([], [])
+        self._broken = False  # the watcher failed: the next update starts a new one
 
     @property
     def watched(self) -> set[str]:
@@ -51,10 +52,13 @@ class ServiceWatches:
                 watch.debounce, lambda paths, name=name: self.on_change(name, paths)
             )
         roots = merge_roots(r for rules in self._rules.values() for r in rules.roots())
-        if roots == self._roots and (self._watch is not None or not self._rules):
+        if roots == self._roots and not self._broken and (
+            self._watch is not None or not self._rules
+        ):
             return
         await self._stop_watch()
         self._roots = roots
+        self._broken = False
         if self._rules:
             watch = FileWatch(*roots, self._dispatch, self._failed, self._worth_looking)
             try:
@@ -83,7 +87,8 @@ class ServiceWatches:
                 self._debouncers[name].add(mine)
 
     def _failed(self, exc: BaseException) -> None:
-        self.on_error(f"watching files stopped: {exc}")
+        self._broken = True
+        self.on_error(f"watching files stopped: {exc} (the next `up -d` tries again)")
 
     async def _stop_watch(self) -> None:
         if self._watch is not None:
