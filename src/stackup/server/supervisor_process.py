@@ -548,6 +548,8 @@ class SupervisorProcess:
             rt.notice(f"restarting {name}: {text} changed")
             with self.working():
                 await sup.stop([name])
+                if name not in self.watched_services():
+                    return  # a `down` of it got there first (stops do not take our lock)
                 ready = sup.start_again([name])[name]
             ready.add_done_callback(_retrieve)
             self._after_change[name] = pending(self._tasks, self._when_ready(name, ready))
@@ -573,7 +575,8 @@ class SupervisorProcess:
                     sup.runtimes[dependent].notice(
                         f"restarting {dependent}: {name} restarted (depends_on restart: true)")
                 await sup.stop(dependents)
-                for future in sup.start_again(dependents).values():
+                still = [n for n in dependents if n in sup.selected]  # not `down` meanwhile
+                for future in sup.start_again(still).values():
                     future.add_done_callback(_retrieve)
 
     async def wait_all_finished(self) -> None:
