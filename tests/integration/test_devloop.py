@@ -305,14 +305,15 @@ def test_a_burst_of_saves_restarts_exactly_that_service_once(stackup, port):
     assert status(stackup)["worker"]["watched"] and not status(stackup)["db"]["watched"]
 
     for i in range(5):  # one burst: five saves 50 ms apart
+        if i:
+            time.sleep(0.05)
         (app / "tasks.py").write_text(f"v = {i}\n")
-        time.sleep(0.05)
-    last_save = time.time()
+        last_save = time.time()
     poll(lambda: starts(touch, "web") == 2, timeout=10)
     worker = status(stackup)["worker"]
     assert worker["changed"] == ["app/tasks.py"]
     # The restart began after the debounce (300 ms of quiet), within a second of it.
-    assert 0.25 <= worker["changed_at"] - last_save <= 0.3 + 1.0
+    assert 0.3 <= worker["changed_at"] - last_save <= 0.3 + 1.0
     assert starts(touch, "worker") == 2 and starts(touch, "db") == 1
     assert pids(stackup)["db"] == first["db"]
     table = stackup.run("status").stdout
