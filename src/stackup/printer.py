@@ -48,8 +48,10 @@ class Printer:
         if second != self._clock_second:
             self._clock_second = second
             self._clock = time.strftime("%H:%M:%S ", time.localtime(when))
-        if name not in self._prefixes:
-            self._prefixes[name] = f"{name.ljust(self.width)} | "
+        if name not in self._prefixes:  # a service added by an edited stack file
+            code = _COLOURS[(len(self._prefixes) - 1) % len(_COLOURS)]
+            label = f"{name.ljust(self.width)} | "
+            self._prefixes[name] = f"\x1b[{code}m{label}\x1b[0m" if self.colour else label
         return self._clock + self._prefixes[name]
 
     def lines(self, name: str, lines: list[str], when: float) -> None:

@@ -7,6 +7,7 @@ because `stackup status` must answer fast.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,6 +96,20 @@ def holder_text(pid: int | None, command: str) -> str:
     return f"pid {pid} ({command})"
 
 
+def _kind_note(s: dict[str, Any]) -> str:
+    """`external`, or `watched` and when it last restarted for a change (and why)."""
+    if s.get("external"):
+        return "external"
+    if not s.get("watched"):
+        return ""
+    when = s.get("changed_at")
+    if when is None:
+        return "watched"
+    changed = ", ".join(s.get("changed") or [])
+    ago = _duration(max(0.0, time.time() - when))
+    return f"watched; restarted {ago} ago for {changed or 'a change'}"
+
+
 def status_table(status: dict[str, Any], project: str | None = None) -> str:
     rows = []
     for s in status["services"]:
@@ -102,6 +117,7 @@ def status_table(status: dict[str, Any], project: str | None = None) -> str:
         held = f"port held by {holder_text(holder['pid'], holder['command'])}" if holder else ""
         # Why a service is not ready is worth a column; "healthy" needs no comment.
         note = held or ("" if s["ready"] or s["state"] == "stopped" else s.get("reason", ""))
+        note = "; ".join(p for p in (_kind_note(s), note) if p)
         rows.append([
             s["name"], s["state"], s["pid"] or "-", s["port"] or "-", s.get("health") or "-",
             _duration(s["uptime_s"]), s["restarts"],

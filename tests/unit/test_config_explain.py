@@ -111,9 +111,10 @@ def test_stack_to_dict_is_json_and_complete() -> None:
     assert list(data["services"]) == list(stack.services)
     backend2 = data["services"]["backend2"]
     assert backend2["depends_on"] == {
-        "migrate": {"condition": "completed"},
-        "backend": {"condition": "healthy"},
+        "migrate": {"condition": "completed", "restart": False},
+        "backend": {"condition": "healthy", "restart": False},
     }
+    assert backend2["external"] is False and backend2["watch"] is None
     assert backend2["stop_signal"] == signal.SIGTERM.name
     assert backend2["health"]["kind"] == "tcp" and backend2["health"]["port"] == 8002
     assert backend2["env"]["PORT"] == "8002"

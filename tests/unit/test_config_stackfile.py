@@ -61,12 +61,20 @@ TRICKY = """
         command: run
         port: 9100
         health: {tcp: {host: localhost}}
+        depends_on:
+          shared: {restart: true}
+        watch: {paths: [app/, "app/*.toml"], ignore: ["*.log"], debounce: 150ms}
+      shared:
+        external: true
+        port: 5433
+        health: {start_timeout: 5s}
     """
 
 
 def write(folder: Path, text: str = TRICKY) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "base.env").write_text("LEVEL=file\nFROM_FILE=yes\n")
+    (folder / "app").mkdir(exist_ok=True)
     path = folder / "stack.yaml"
     path.write_text(textwrap.dedent(text))
     return path
@@ -117,6 +125,11 @@ def test_only_stack_file_keys_and_no_secrets(tmp_path: Path) -> None:
     assert api["depends_on"] == {"migrate": {"condition": "completed"},
                                  "db": {"condition": "started"}}
     assert data["services"]["quiet"]["health"] is False
+    plain, shared = data["services"]["plain"], data["services"]["shared"]
+    assert plain["depends_on"] == {"shared": {"condition": "healthy", "restart": True}}
+    assert plain["watch"]["debounce"] == "0.15s" and plain["watch"]["ignore"] == ["*.log"]
+    assert shared["external"] is True
+    assert not {"command", "restart", "stop_signal", "stop_timeout"} & set(shared)
     assert data["services"]["db"]["health"]["interval"] == "0.25s"
 
 

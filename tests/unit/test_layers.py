@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "naming": 1,
     "polling": 1,
     "locations": 1,
+    "globs": 1,
     "__init__": 0,
 }
 

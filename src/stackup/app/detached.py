@@ -15,9 +15,9 @@ from stackup.app.progress import Progress, request_with_progress
 from stackup.app.reclaim import prepare_start
 from stackup.config import graph
 from stackup.config.model import Stack
-from stackup.errors import AlreadySupervisedError, StartFailedError, UsageError
+from stackup.errors import AlreadySupervisedError, StartFailedError
 from stackup.polling import poll_until
-from stackup.server import control, statedir, statefile
+from stackup.server import control, statedir
 from stackup.server.logfiles import open_private
 
 SPAWN_DEADLINE = 15.0  # seconds for a new supervisor to answer its socket
@@ -27,9 +27,14 @@ EXIT_DEADLINE = 15.0  # seconds for a supervisor whose first start failed to be 
 def up_detached(
     stack: Stack, names: list[str], profiles: tuple[str, ...], port_offset: PortOffset,
     progress: Progress, fresh: bool = False, notes: TextIO | None = None,
+    recreate: str = "changed", watch: bool = True,
 ) -> Started:
     """Returns the selection and the stack as it runs once ready; raises StackupError
-    subclasses otherwise."""
+    subclasses otherwise.
+
+    With a supervisor running, it converges the stack to the file as this command
+    resolved it (`recreate`: "changed", "force" or "never"); a new supervisor starts
+    everything (`--force-recreate` then also means: adopt nothing a dead one left)."""
     selection = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     supervisor = control.ping(state_dir) or control.wait_for_starting(state_dir, 5.0)
@@ -40,7 +45,9 @@ def up_detached(
             # its fresh state overwritten), which then passes to the supervisor started
             # here: it is never free in between.
             with statedir.supervisor_lock(state_dir) as lock_fd:
-                stack, passed_on = prepare_start(stack, selection, fresh, port_offset)
+                stack, passed_on = prepare_start(
+                    stack, selection, fresh or recreate == "force", port_offset
+                )
                 daemon = _spawn(stack, state_dir, profiles, passed_on, lock_fd)
             _wait_for_daemon(state_dir, daemon)
         except AlreadySupervisedError:
@@ -54,17 +61,23 @@ def up_detached(
         )
     elif supervisor is not None:
         stack = offsets.as_running(stack, port_offset)  # `auto`: the offset it runs with
-        _check_same_ports(stack, statefile.read(state_dir))
     # The selection as this command resolved it (its profiles), not the supervisor's.
-    response = request_with_progress(
-        state_dir, {"cmd": "start", "services": selection}, selection, progress
-    )
+    request: dict[str, Any] = {"cmd": "start", "services": selection, "watch": watch}
+    if supervisor is not None:
+        # It loads the file again as this command did: same environment, profiles, offset.
+        request.update(cmd="apply", environ=dict(os.environ), profiles=list(profiles),
+                       port_offset=stack.port_offset if port_offset == offsets.AUTO
+                       else port_offset, recreate=recreate)
+    response = request_with_progress(state_dir, request, selection, progress)
     if not response.get("ok") and daemon is not None:
         # The supervisor this command started has nothing left to run: it ends, and
         # this command returns only once it has.
         poll_until(lambda: daemon.poll() is not None, EXIT_DEADLINE)
+    out = notes or sys.stderr
+    for line in response.get("changes") or []:  # what converging did, also on failure
+        out.write(line + "\n")
     control.raise_for(response)
-    _say_takeover(response.get("takeover") or {}, notes or sys.stderr)
+    _say_takeover(response.get("takeover") or {}, out)
     return Started(selection, stack)
 
 
@@ -81,19 +94,6 @@ def _say_takeover(takeover: dict[str, Any], out: TextIO) -> None:
                   "supervisor that died (same pids)\n")
     for name, why in (takeover.get("restarted") or {}).items():
         out.write(f"stackup: {name} could not be adopted ({why}); started afresh\n")
-
-
-def _check_same_ports(stack: Stack, state: statefile.StackState | None) -> None:
-    """A running stack keeps the ports it was started with (an offset, or a variable
-    such as DB_PORT, changed since would make this command's table lie)."""
-    records = (state or {}).get("services") or {}
-    for name, svc in stack.services.items():
-        running = records.get(name, {}).get("port", svc.port)
-        if running != svc.port:
-            raise UsageError(
-                f"the stack runs with {name} on port {running}, not {svc.port}; "
-                "`stackup down` first to move it"
-            )
 
 
 def _spawn(

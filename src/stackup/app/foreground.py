@@ -2,13 +2,13 @@
 
 Start-up is on the clock here (launch → first service spawned): the lock is taken and
 the output keeper started before the supervisor's own modules are imported, so the
-keeper boots (a second interpreter, on the other core) while this one imports asyncio
-and the engine.
+keeper is ready while this process imports asyncio and the engine.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from stackup.app.offsets import PortOffset
@@ -27,14 +27,17 @@ if TYPE_CHECKING:
 
 def up_foreground(
     stack: Stack, names: list[str], *, colour: bool, stream: TextIO | None = None,
-    fresh: bool = False, port_offset: PortOffset = None,
+    fresh: bool = False, port_offset: PortOffset = None, watch: bool = True,
+    reload: Callable[[], Stack] | None = None,
 ) -> int:
-    """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended."""
+    """`stackup up`: run the selection in the foreground until Ctrl-C or all have ended.
+    `watch`: restart services whose `watch:` files change; `reload`: loads the stack
+    file again, to apply a saved edit (None: edits are not followed)."""
     selected = graph.select(stack, names)
     state_dir = statedir.ensure_private_dir(stack.state_dir)
     with statedir.supervisor_lock(state_dir):
         # No keeper answers: this stack's services (if any) are gone with it. Start one
-        # now, so it is ready by the time the supervisor is.
+        # now (forked: no thread exists yet), so it is ready when the supervisor is.
         early = None if keeper.answers(state_dir) else keeper.spawn(state_dir)
         try:
             stack = prepare_start(stack, selected, fresh, port_offset).stack
@@ -44,7 +47,7 @@ def up_foreground(
         printer = Printer(selected, stream or sys.stdout, colour)
         import asyncio
 
-        return asyncio.run(_supervise(stack, names, selected, printer, early))
+        return asyncio.run(_supervise(stack, names, selected, printer, early, watch, reload))
 
 
 def _stop_early(early: keeper.Forked | None) -> None:
@@ -56,11 +59,13 @@ def _stop_early(early: keeper.Forked | None) -> None:
 
 async def _supervise(
     stack: Stack, names: list[str], selected: list[str], printer: Printer,
-    early: keeper.Forked | None,
+    early: keeper.Forked | None, watch: bool = True,
+    reload: Callable[[], Stack] | None = None,
 ) -> int:
     import asyncio
     import time
 
+    from stackup.app.reload import StackFileFollower
     from stackup.engine.runtime import ServiceFailure
     from stackup.errors import ExitCode
     from stackup.events import EventBus
@@ -73,8 +78,9 @@ async def _supervise(
     bus = EventBus()
     bus.subscribe(printer)
     host = SupervisorProcess(
-        stack, bus, "foreground", KeeperClient(stack.state_dir, started=early)
+        stack, bus, "foreground", KeeperClient(stack.state_dir, started=early), watch=watch
     )
+    follower: StackFileFollower | None = None
     supervisor = host.supervisor
     stop = asyncio.Event()
     latch = SignalLatch(stop, supervisor.kill_now)
@@ -103,7 +109,12 @@ async def _supervise(
                     f"{'all ' if len(selected) > 1 else ''}{ready} ready in "
                     f"{time.monotonic() - began:.2f}s (Ctrl-C to stop)"
                 )
-                ended = asyncio.create_task(supervisor.wait_all_finished())
+                # From now on: edits of the stack file and of watched files apply.
+                await host.sync_watches()
+                if reload is not None:
+                    follower = StackFileFollower(host, reload, names, printer)
+                    await follower.start()
+                ended = asyncio.create_task(host.wait_all_finished())
                 await asyncio.wait({ended, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
                 ended.cancel()
                 # Everything ended on its own (no stop asked for): say whether it went well.
@@ -119,6 +130,8 @@ async def _supervise(
             # Said whenever a Ctrl-C starts the stop: a slow one can be cut short.
             printer.notice("stopping (Ctrl-C again to kill at once)")
     finally:
+        if follower is not None:
+            await follower.close()
         await host.close()
     return code
 

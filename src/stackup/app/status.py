@@ -97,6 +97,10 @@ def _entry(
         "ready_at": rec.get("ready_at") if state in READY_STATES else None,
         "reason": rec.get("reason", ""),
         "port_holder": None,
+        "external": bool(rec.get("external")),
+        "watched": bool(rec.get("watched")) and sup_alive,
+        "changed_at": rec.get("changed_at"),
+        "changed": rec.get("changed") or [],
     }
 
 
@@ -154,9 +158,10 @@ async def _probe(check: CheckRecord) -> tuple[bool, str]:
 
 def _add_port_holders(entries: list[dict[str, Any]]) -> None:
     """For each port, the listener when it is not the service's own process tree."""
-    held = ports.holders(e["port"] for e in entries if e["port"])
+    held = ports.holders(e["port"] for e in entries if e["port"] and not e["external"])
     for e in entries:
-        holder = held.get(e["port"]) if e["port"] else None
+        # An external service's port is held by what runs it, elsewhere: as it should be.
+        holder = held.get(e["port"]) if e["port"] and not e["external"] else None
         if holder is None:
             continue
         own = {p.pid for p in processes.tree(e["pid"])} if e["pid"] else set()

@@ -52,7 +52,16 @@ def _service_dict(
         "host": svc.host,
         "env": env,
         "health": _health_dict(svc.health, text),
-        "depends_on": {dep.name: {"condition": dep.condition} for dep in svc.depends_on},
+        "depends_on": {
+            dep.name: {"condition": dep.condition, "restart": dep.restart}
+            for dep in svc.depends_on
+        },
+        "external": svc.external,
+        "watch": (
+            {"paths": list(svc.watch.paths), "ignore": list(svc.watch.ignore),
+             "debounce": svc.watch.debounce}
+            if svc.watch is not None else None
+        ),
         "oneshot": svc.oneshot,
         "restart": svc.restart,
         "max_restarts": svc.max_restarts,

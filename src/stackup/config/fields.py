@@ -130,6 +130,15 @@ def parse_routes(value: Any) -> Any:
     raise ValueError("routes must be a URL path or a list of paths and {path, to} maps")
 
 
+def parse_watch(value: Any) -> Any:
+    """`watch: app/`, `watch: [app/, "config/*.toml"]`, or the map form."""
+    if isinstance(value, str | list):
+        return {"paths": value}
+    if value is None or isinstance(value, dict):
+        return value
+    raise ValueError("watch takes a path, a list of paths, or {paths, ignore, debounce}")
+
+
 def require_services(value: dict[str, Any]) -> dict[str, Any]:
     if not value:
         raise ValueError("at least one service is required")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from stackup.config.model import Stack
 from stackup.errors import UsageError
 
-__all__ = ["select", "with_dependents"]
+__all__ = ["restart_dependents", "select", "with_dependents"]
 
 
 def select(stack: Stack, names: Sequence[str] = ()) -> list[str]:
@@ -46,3 +46,22 @@ def with_dependents(depends_on: Mapping[str, Iterable[str]], names: Iterable[str
                 wanted.add(name)
                 grew = True
     return [n for n in depends_on if n in wanted]
+
+
+def restart_dependents(stack: Stack, names: Iterable[str]) -> list[str]:
+    """What restarts when `names` were recreated or restarted: services whose
+    `depends_on` entry on one of them says `restart: true`, and theirs in turn, in file
+    order (`names` themselves not included)."""
+    restarted = set(names)
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for name, svc in stack.services.items():
+            if name in found or name in restarted:
+                continue
+            if any(d.restart and (d.name in restarted or d.name in found)
+                   for d in svc.depends_on):
+                found.add(name)
+                grew = True
+    return [n for n in stack.services if n in found]

@@ -111,7 +111,25 @@ def load_stack(
         origins=origins,
         env={**file_env, **stack_env, **port_vars},
         project=project,
+        inputs=stack_inputs(file, root, schema, stack_files, records, procfile_path),
     )
+
+
+def stack_inputs(
+    file: Path, root: Path, schema: StackSchema, stack_files: list[EnvFile],
+    records: list[ServiceEnvRecord], procfile: Path | None,
+) -> tuple[Path, ...]:
+    """Every file the stack was read from; without `env_file`, the `.env` that would be
+    read once it exists, so that creating it counts as an edit."""
+    found = [Path(os.path.abspath(file))]
+    found += [f.path for f in stack_files]
+    if schema.env_file is None:
+        found.append(root / ".env")
+    found += [f.path for record in records for f in record.env_files]
+    if procfile is not None:
+        found.append(procfile)
+    unique = dict.fromkeys(Path(os.path.abspath(p)) for p in found)
+    return tuple(unique)
 
 
 def read_stack_env_files(

@@ -39,6 +39,18 @@ class HealthCheck:
 class Dependency:
     name: str
     condition: Condition
+    # compose's `restart: true`: when the dependency is recreated or restarted (an
+    # edited definition, a watched file), the dependent is restarted once it is ready.
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class Watch:
+    """`watch:`: files whose change restarts the service (paths final: absolute)."""
+
+    paths: tuple[str, ...]  # folders, files, or glob patterns (`/abs/config/*.toml`)
+    ignore: tuple[str, ...] = ()  # the service's own patterns, beside the default ones
+    debounce: float = 0.3  # seconds without a further change before the restart
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,10 @@ class Service:
     user: str | None = None
     image: str | None = None  # a container image, for the compose and kubernetes exports
     routes: tuple[Route, ...] = ()
+    # Run by someone else (a shared database, a staging API): never started, restarted
+    # or stopped; waited for through its check like any dependency.
+    external: bool = False
+    watch: Watch | None = None
     line: int | None = None  # where the service is defined in the stack file
 
 
@@ -117,6 +133,9 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     # `-p NAME` / STACKUP_PROJECT: which copy of this file (None: the file's own).
     project: str | None = None
+    # The files the stack was read from (the stack file, env files — also a `.env`
+    # that would be read if it appeared —, the Procfile): what a foreground `up` watches.
+    inputs: tuple[Path, ...] = ()
 
     @property
     def root(self) -> Path:

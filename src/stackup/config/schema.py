@@ -30,6 +30,7 @@ from stackup.config.fields import (
     parse_signal,
     parse_str_list,
     parse_version,
+    parse_watch,
     require_services,
 )
 from stackup.config.messages import house_style
@@ -155,6 +156,38 @@ class DependencySchema(_Model):
         " for a oneshot, `healthy` otherwise.",
         examples=["healthy", "completed"],
     )
+    restart: bool | None = Field(
+        None,
+        description="Restart this service once the dependency is ready again after it was"
+        " recreated (an edited definition applied by `up -d` or a foreground `up`) or"
+        " restarted for a changed watched file (compose's spelling). Default: false, the"
+        " dependent stays up.",
+        examples=[True],
+    )
+
+
+class WatchSchema(_Model):
+    """`watch: {paths: [...], ignore: [...], debounce: 300ms}`."""
+
+    paths: PathList = Field(
+        description="Folders (watched with everything under them), files, or glob patterns"
+        " (`*`, `?`, `**`), relative to the stack file.",
+        examples=[["app/", "config/*.toml"]],
+    )
+    ignore: PathList = Field(
+        [],
+        description="Patterns whose changes do not count, beside the default ones (.git/,"
+        " node_modules/, __pycache__/, *.pyc, .stackup/, editors' swap and backup files): a"
+        " name (`*.log`, `tmp/` for a folder) matches anywhere; a pattern with a `/` inside"
+        " is relative to the stack file.",
+        examples=[["*.log", "app/generated/"]],
+    )
+    debounce: PositiveDuration | None = Field(
+        None,
+        description="How long after the last change of a burst the service restarts"
+        " (default 300ms).",
+        examples=["300ms", "1s"],
+    )
 
 
 class ServiceSchema(_Model):
@@ -266,6 +299,21 @@ class ServiceSchema(_Model):
         description="URL paths the service serves behind a proxy (`stackup export nginx`):"
         " a path prefix, or {path, to} to rewrite the prefix for the service.",
         examples=[["/api/v1/"], [{"path": "/api/v1/", "to": "/api/"}]],
+    )
+    watch: Annotated[WatchSchema, BeforeValidator(parse_watch)] | None = Field(
+        None,
+        description="Restart the service when these files change: paths and glob patterns"
+        " relative to the stack file, or {paths, ignore, debounce}. A burst of changes gives"
+        " one restart, through the stop ladder and readiness.",
+        examples=[["app/", "config/*.toml"], {"paths": ["app/"], "ignore": ["*.log"],
+                                               "debounce": "300ms"}],
+    )
+    external: bool = Field(
+        False,
+        description="Run by someone else (a shared database, a staging API): stackup never"
+        " starts, restarts or stops it, but waits for its check (its port, by default) like"
+        " any dependency. Needs a `port` or a `health` check, and takes no `command`.",
+        examples=[True],
     )
 
 
@@ -405,4 +453,8 @@ def _model_at(path: KeyPath) -> type[BaseModel] | None:
         return {"tcp": TcpSpec, "http": HttpSpec}.get(str(path[3]))
     if path[0] == "services" and len(path) == 4 and path[2] == "routes":
         return RouteSpec
+    if path[0] == "services" and len(path) == 3 and path[2] == "watch":
+        return WatchSchema
+    if path[0] == "services" and len(path) == 4 and path[2] == "depends_on":
+        return DependencySchema
     return None

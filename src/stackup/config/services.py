@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackup import globs
 from stackup.config.checks import dependency_items
 from stackup.config.envfiles import EnvFile, EnvFileError, merged, read_env_files
-from stackup.config.model import Dependency, HealthCheck, Service
+from stackup.config.model import Dependency, HealthCheck, Service, Watch
 from stackup.config.routes import build_routes
 from stackup.config.schema import HealthSchema, HttpSpec, PortValue, ServiceSchema, TcpSpec
 from stackup.config.variables import Resolver, ServiceEnvRecord
@@ -20,6 +21,10 @@ from stackup.config.yamlsource import KeyPath
 Expand = Callable[..., str]  # (text, key path[, where]) -> interpolated text
 _CHECKS = ("tcp", "http", "command", "log")
 _TIMINGS = ("interval", "timeout", "retries", "start_timeout")
+DEFAULT_DEBOUNCE = 0.3  # seconds: an editor's save is one burst, a `git checkout` too
+# Keys that say how stackup runs a process: meaningless for a service it never runs.
+_NOT_EXTERNAL = ("command", "oneshot", "restart", "max_restarts", "stop_signal",
+                 "stop_timeout", "user", "watch", "depends_on")
 
 
 @dataclass
@@ -59,16 +64,19 @@ def build_service(
     }
     if port is not None:
         env["PORT"] = str(port)
+    health = build_health(name, raw.health, port, host, ctx.resolver)
+    if raw.external:
+        _check_external(name, raw, health, ctx)
     service = Service(
         name=name,
-        command=_command(name, raw, ctx, expand),
+        command="" if raw.external else _command(name, raw, ctx, expand),
         cwd=_cwd(raw.cwd, ctx.root, lambda text: expand(text, (*base, "cwd"))),
         port=port,
         host=host,
         env=env,
-        health=build_health(name, raw.health, port, host, ctx.resolver),
+        health=health,
         depends_on=tuple(
-            Dependency(dep, _condition(raw, dep, ctx.oneshots))
+            Dependency(dep, _condition(raw, dep, ctx.oneshots), _restart_with(raw, dep))
             for dep, _ in dependency_items(name, raw)
         ),
         oneshot=raw.oneshot,
@@ -81,6 +89,8 @@ def build_service(
         user=_optional(raw.user, (*base, "user"), expand),
         image=_optional(raw.image, (*base, "image"), expand),
         routes=build_routes(name, raw, port, expand, ctx.resolver.source),
+        external=raw.external,
+        watch=_watch(name, raw, ctx, expand),
         line=ctx.resolver.source.line(base),
     )
     return service, ServiceEnvRecord(name, own_env, env_files)
@@ -125,6 +135,65 @@ def _condition(raw: ServiceSchema, dep: str, oneshots: frozenset[str]) -> str:
     if isinstance(raw.depends_on, dict) and raw.depends_on[dep].condition:
         return raw.depends_on[dep].condition  # type: ignore[return-value]
     return "completed" if dep in oneshots else "healthy"
+
+
+def _restart_with(raw: ServiceSchema, dep: str) -> bool:
+    return isinstance(raw.depends_on, dict) and bool(raw.depends_on[dep].restart)
+
+
+def _check_external(
+    name: str, raw: ServiceSchema, health: HealthCheck, ctx: StackContext
+) -> None:
+    """An external service is only waited for: it needs something to check, and keys
+    about running a process are refused rather than silently ignored."""
+    source = ctx.resolver.source
+    base: KeyPath = ("services", name)
+    for key in _NOT_EXTERNAL:
+        default = ServiceSchema.model_fields[key].default
+        if key in raw.model_fields_set and getattr(raw, key) not in (default, [], {}, None):
+            raise source.error(
+                f"{key} does not apply to an external service (stackup never runs it)",
+                (*base, key),
+            )
+    if health.kind == "none":
+        raise source.error(
+            "an external service needs a port or a health check: stackup waits for it"
+            " through its check", (*base, "external"),
+        )
+    if health.kind == "log":
+        raise source.error(
+            "a log check reads the service's output, and stackup does not run an external"
+            " service: give it a port, or a tcp, http or command check", (*base, "health"),
+        )
+
+
+def _watch(name: str, raw: ServiceSchema, ctx: StackContext, expand: Expand) -> Watch | None:
+    """The `watch:` paths made absolute (relative to the stack file), each checked to
+    exist — a pattern's folder, for a glob."""
+    if raw.watch is None:
+        return None
+    base: KeyPath = ("services", name, "watch")
+    written = ctx.resolver.source.data["services"][name]["watch"]
+    in_map = isinstance(written, dict)
+    listed = isinstance(written.get("paths") if in_map else written, list)
+    paths: list[str] = []
+    for index, rel in enumerate(raw.watch.paths):
+        key: KeyPath = (*base, "paths") if in_map else base
+        if listed:
+            key = (*key, index)
+        text = expand(rel, key)
+        path = os.path.normpath(ctx.root / os.path.expanduser(text))
+        must_exist = globs.glob_base(path) if globs.has_magic(path) else path
+        if not os.path.exists(must_exist):
+            raise ctx.resolver.source.error(
+                f"{must_exist} does not exist (watch paths are relative to the stack file)",
+                key,
+            )
+        paths.append(path)
+    ignore_key: KeyPath = (*base, "ignore")
+    ignore = tuple(expand(p, ignore_key) for p in raw.watch.ignore)
+    debounce = raw.watch.debounce if raw.watch.debounce is not None else DEFAULT_DEBOUNCE
+    return Watch(tuple(paths), ignore, debounce)
 
 
 def _service_env_files(name: str, raw: ServiceSchema, ctx: StackContext) -> list[EnvFile]:

@@ -68,9 +68,12 @@ def _service(
     out: dict[str, Any] = {}
     if svc.description:
         out["description"] = svc.description
-    out["command"] = [text(a) for a in svc.command] if isinstance(svc.command, list) else text(
-        svc.command
-    )
+    if svc.external:
+        out["external"] = True  # no command, nor any key about running it (refused)
+    else:
+        out["command"] = (
+            [text(a) for a in svc.command] if isinstance(svc.command, list) else text(svc.command)
+        )
     out["cwd"] = escape(str(svc.cwd))
     if svc.port is not None:
         out["port"] = svc.port
@@ -87,17 +90,27 @@ def _service(
     if own:
         out["env"] = own
     if svc.depends_on:
-        out["depends_on"] = {d.name: {"condition": d.condition} for d in svc.depends_on}
+        out["depends_on"] = {
+            d.name: {"condition": d.condition, **({"restart": True} if d.restart else {})}
+            for d in svc.depends_on
+        }
     health = _health(svc, text)
     if health is not None:
         out["health"] = health
     if svc.oneshot:
         out["oneshot"] = True
-    out["restart"] = svc.restart
-    if svc.max_restarts is not None:
-        out["max_restarts"] = svc.max_restarts
-    out["stop_signal"] = svc.stop_signal.name
-    out["stop_timeout"] = duration(svc.stop_timeout)
+    if not svc.external:
+        out["restart"] = svc.restart
+        if svc.max_restarts is not None:
+            out["max_restarts"] = svc.max_restarts
+        out["stop_signal"] = svc.stop_signal.name
+        out["stop_timeout"] = duration(svc.stop_timeout)
+    if svc.watch is not None:
+        out["watch"] = {
+            "paths": [escape(p) for p in svc.watch.paths],
+            "ignore": [escape(p) for p in svc.watch.ignore],
+            "debounce": duration(svc.watch.debounce),
+        }
     if svc.profiles:
         out["profiles"] = list(svc.profiles)
     return out

@@ -170,6 +170,13 @@ class ServiceRunner:
         # Asked for explicitly (up, restart): the restart policy starts afresh.
         rt.restarts = 0
         rt.backoff_step = 0
+        if rt.spec.external:
+            await self._reach_external()  # a failure here is the caller's: raise it
+            assert self.first_ready is not None
+            if not self.first_ready.done():
+                self.first_ready.set_result(None)
+            await self._watch_external()
+            return
         if adopted is None:
             await self._wait_dependencies()
             await self._start_once()  # a failure here is the caller's: raise it
@@ -374,6 +381,51 @@ class ServiceRunner:
     def tail(self) -> list[str]:
         """The current instance's last lines, for a failure report."""
         return self.ctx.output.tail(self.name, TAIL_LINES, self.rt.output_mark)
+
+    # ---- a service someone else runs: only its check ---------------------------------
+
+    async def _reach_external(self) -> None:
+        """Wait (up to `start_timeout`) until an external service's check passes. Its
+        listener is not ours, so nothing verifies who owns the port."""
+        rt, spec, clock = self.rt, self.rt.spec, self.ctx.clock
+        # STOPPED/FAILED/... -> STARTING: "starting" here means "being waited for"
+        rt.set_state(State.STARTING, "external: waiting for its check")
+        rt.ready_at = None
+        rt.started_at = None
+        env = service_environment(spec, self.ctx.instance, self.ctx.port_offset)
+        prober = self.ctx.make_prober(spec, env, lambda _port: True, None)
+        rt.prober = prober
+        began = clock.monotonic()
+        result = await prober.wait_ready(began + spec.health.start_timeout, asyncio.Event())
+        if not result.ok:
+            reason = (f"(external) is not reachable within {spec.health.start_timeout:g}s:"
+                      f" {result.detail}")
+            rt.set_state(State.FAILED, reason)  # STARTING -> FAILED
+            raise ServiceFailure(rt.name, reason)
+        rt.set_state(State.HEALTHY, f"external: {result.detail}")  # STARTING -> HEALTHY
+        waited = clock.monotonic() - began
+        rt.notice(f"{rt.name} (external) is reachable after {waited:.2f}s ({result.detail})")
+
+    async def _watch_external(self) -> None:
+        """Liveness for what we do not run: healthy or unhealthy, never restarted."""
+        rt, check, clock = self.rt, self.rt.spec.health, self.ctx.clock
+        prober = rt.prober
+        assert prober is not None
+        failures = 0
+        while True:
+            await clock.sleep(check.interval)
+            result = await prober.probe(verify_owner=False)
+            if result.ok:
+                failures = 0
+                if rt.state == State.UNHEALTHY:
+                    # UNHEALTHY -> HEALTHY
+                    rt.set_state(State.HEALTHY, f"external: {result.detail}")
+                continue
+            failures += 1
+            if failures >= check.retries and rt.state != State.UNHEALTHY:
+                # HEALTHY -> UNHEALTHY
+                rt.set_state(State.UNHEALTHY, f"external: {result.detail}")
+                rt.notice(f"{rt.name} (external) is unhealthy: {result.detail}")
 
     # ---- after start: watch, liveness ------------------------------------------------
 

@@ -58,6 +58,8 @@ class ServiceRuntime:
         self.ready_at: float | None = None
         self.timeline = Timeline()
         self.output_mark = 0  # where the current instance's output begins in its log
+        self.changed_at: float | None = None  # last restarted for a changed watched file
+        self.changed_paths: list[str] = []  # which files (relative), the first few
         self.started = asyncio.Event()  # spawned at least once in this run
         self.ready = asyncio.Event()  # in a READY state now
         self.completed = asyncio.Event()  # a oneshot that exited 0

@@ -13,7 +13,7 @@ import asyncio
 import secrets
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import psutil
@@ -143,6 +143,53 @@ class Supervisor:
 
     def tail(self, name: str) -> list[str]:
         return self.runners[name].tail()
+
+    def start_again(self, names: Sequence[str]) -> dict[str, asyncio.Future[None]]:
+        """Begin a new run of each of `names` (stopped by the caller), without waiting:
+        each waits for its own dependencies; the futures settle at readiness."""
+        return {name: self.runners[name].start() for name in names}
+
+    # ---- an edited stack ---------------------------------------------------------
+
+    def replace_stack(self, stack: Stack, removed: Collection[str] = ()) -> None:
+        """Move to an edited stack. `removed`: services gone from it, already stopped:
+        their runtimes go. A new service gets a runtime and a runner; every other
+        runtime takes its definition from `stack` — the caller passes a new definition
+        only for a service it stopped (a recreate) or whose process it does not change
+        (the same hash), and the definition the service runs with otherwise."""
+        for name in removed:
+            runner = self.runners.pop(name)
+            assert not runner.running, f"{name} must be stopped before it is removed"
+            del self.runtimes[name]
+        runtimes: dict[str, ServiceRuntime] = {}
+        runners: dict[str, ServiceRunner] = {}
+        for name, svc in stack.services.items():
+            rt = self.runtimes.get(name)
+            if rt is None:
+                rt = ServiceRuntime(svc, self.bus)
+                runners[name] = ServiceRunner(rt, self.runtimes, self.ctx)
+            else:
+                rt.spec = svc
+                runners[name] = self.runners[name]
+            runtimes[name] = rt
+        # In place: every runner holds this mapping to find its dependencies.
+        self.runtimes.clear()
+        self.runtimes.update(runtimes)
+        self.runners = runners
+        self.stack = stack
+        self.ctx.port_offset = stack.port_offset
+        kept = set(self.selected)
+        self.selected = [n for n in stack.services if n in kept]
+
+    def is_up(self, name: str) -> bool:
+        """Running, on its way (waiting, starting, restarting) or done (a completed
+        task): what converging leaves alone when its definition did not change."""
+        runner = self.runners[name]
+        return runner.running or runner.rt.state == State.COMPLETED
+
+    def tree_pids(self, name: str) -> list[int]:
+        proc = self.runtimes[name].proc
+        return proc.tree_pids() if proc is not None and proc.returncode is None else []
 
     # ---- state queries -----------------------------------------------------------
 

@@ -30,6 +30,7 @@ _EXPORTERS: dict[str, Exporter] = {
     "nginx": export_nginx,
 }
 FORMATS = tuple(_EXPORTERS)
+RUNS_PROCESSES = ("procfile", "compose", "systemd", "kubernetes")
 
 __all__ = ["FORMATS", "export"]
 
@@ -50,6 +51,10 @@ def export(
     for name in services:
         if name not in stack.services:
             raise UsageError(f"no such service: {name}")
+    if fmt in RUNS_PROCESSES:
+        # An external service is run by someone else: nothing to run, and what
+        # depends on it simply refers to it (the target has to provide it).
+        services = [n for n in services if not stack.services[n].external]
     if fmt == "nginx":
         return export_nginx(
             stack, list(services), Secrets(stack), check_listen(listen) or DEFAULT_LISTEN

@@ -88,6 +88,13 @@ class LogOutput:
         for name in services:
             self._ensure_follower(name)
 
+    def follow_new(self, services: list[str]) -> None:
+        """Services added to the stack (an edited file): followed too when following
+        every service."""
+        if self._all:
+            for name in services:
+                self._ensure_follower(name)
+
     def tail(self, service: str, lines: int, since: int) -> list[str]:
         self.pump()
         return output_tail(log_path(self.dir, service), lines, since)

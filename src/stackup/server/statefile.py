@@ -80,6 +80,10 @@ class ServiceRecord(TypedDict, total=False):
     host: str
     check: CheckRecord
     hash: str  # of the resolved definition: what `up -d` compares to the file
+    external: bool  # run by someone else: never signalled, only checked
+    watched: bool  # its `watch:` files are being watched now
+    changed_at: float | None  # when it last restarted for a changed watched file
+    changed: list[str]  # which files (relative to the stack file), the first few
 
 
 class Failure(TypedDict, total=False):
@@ -102,6 +106,7 @@ class StackState(TypedDict, total=False):
     default: list[str]
     failure: Failure | None
     services: dict[str, ServiceRecord]
+    watching: bool  # `watch:` keys apply (not `up --no-watch`)
     updated_at: float
 
 

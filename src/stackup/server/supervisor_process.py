@@ -15,14 +15,15 @@ import asyncio
 import contextlib
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import psutil
 
 from stackup.config import graph
-from stackup.config.hashing import definition_hash
+from stackup.config.hashing import stack_hashes
 from stackup.config.model import Stack
+from stackup.engine import converge
 from stackup.engine.probes import Prober
 from stackup.engine.runner import service_environment
 from stackup.engine.runtime import ServiceFailure, ServiceRuntime
@@ -33,8 +34,10 @@ from stackup.server import control, leftovers, statefile
 from stackup.server.keeper_client import KeeperClient
 from stackup.server.output import LogOutput
 from stackup.server.statefile import CheckRecord, ServiceRecord, StackState
+from stackup.server.watching import ServiceWatches, pending
 from stackup.states import READY_STATES, State
 from stackup.system import ports
+from stackup.system.filewatch import shown_paths
 from stackup.system.preflight import check_ports_free
 
 STATE_WRITE_DELAY = 0.01  # seconds: state changes within this are written together
@@ -68,7 +71,8 @@ class Watcher:
 
 class SupervisorProcess:
     def __init__(
-        self, stack: Stack, bus: EventBus, mode: str, keeper: KeeperClient | None = None
+        self, stack: Stack, bus: EventBus, mode: str, keeper: KeeperClient | None = None,
+        watch: bool = True,
     ) -> None:
         self.stack = stack
         self.bus = bus
@@ -91,7 +95,12 @@ class SupervisorProcess:
         self._starting = asyncio.Lock()
         self._watchers: set[Watcher] = set()
         self._write_pending: asyncio.TimerHandle | None = None
-        self._hashes = {n: definition_hash(s) for n, s in stack.services.items()}
+        # Per service, the hash of the definition it runs with (`config/hashing.py`).
+        self._hashes = stack_hashes(stack)
+        self.watch_enabled = watch  # `watch:` keys apply (`up --no-watch` turns them off)
+        self.watches = ServiceWatches(str(stack.root), self._on_file_change, self._say)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._after_change: dict[str, asyncio.Task[None]] = {}
         self._run_marked: set[str] = set()  # services whose log has this run's separator
         me = psutil.Process()
         self._identity = {"pid": me.pid, "create_time": me.create_time()}
@@ -110,6 +119,10 @@ class SupervisorProcess:
 
     async def close(self) -> None:
         """Stop every service, then stop answering, and record that nothing runs."""
+        await self.watches.close()  # no restart for a change from now on
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.supervisor.stop()
         # Let a request being answered (the `down` that asked for this) get its answer,
         # then stop again: a start that slipped in meanwhile must not outlive us.
@@ -243,7 +256,10 @@ class SupervisorProcess:
         if failed or (not self.supervisor.selected and self.started_once):
             why = f" ({self.failure['service']} {self.failure['reason']})" if self.failure else ""
             return f"the start failed{why} and nothing runs"
-        if self.supervisor.selected and self.supervisor.all_finished():
+        if (self.supervisor.selected and self.supervisor.all_finished()
+                and not self.watches.watched):
+            # A watched service that ended (crashed on a half-saved file) starts again
+            # at the next save: the supervisor waits for it.
             return "every service has ended"
         return None
 
@@ -253,12 +269,19 @@ class SupervisorProcess:
     # ---- control requests -------------------------------------------------------------
 
     async def handle(self, request: dict[str, Any]) -> control.Response:
-        self.in_flight += 1
-        self._idle.clear()
-        try:
+        with self.working():
             if request.get("cmd") == "watch":
                 return self._watch(request)
             return await self._handle(request)
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Work under way (a request, applying an edit, a restart for a change): the
+        supervisor does not conclude meanwhile that every service has ended."""
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            yield
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -268,6 +291,10 @@ class SupervisorProcess:
     async def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
         cmd = request.get("cmd")
         names = [str(n) for n in request.get("services") or []]
+        if cmd in ("start", "restart", "apply") and isinstance(request.get("watch"), bool):
+            self.watch_enabled = request["watch"]
+        if cmd == "apply":  # names are the edited file's: checked against it
+            return await self._apply_request(request, names)
         unknown = [n for n in names if n not in self.stack.services]
         if unknown:
             return {"ok": False, "exit_code": 2, "error": f"no such service: {unknown[0]}"}
@@ -312,6 +339,7 @@ class SupervisorProcess:
             return {"ok": False, "exit_code": 1, "failure": self.failure,
                     "error": f"{failure.service} {failure.reason}"}
         takeover, self.takeover = self.takeover, {"adopted": [], "restarted": {}}
+        await self.sync_watches()
         return {"ok": True, "services": selection, "takeover": takeover}
 
     async def _stop(self, names: list[str] | None) -> dict[str, Any]:
@@ -328,6 +356,7 @@ class SupervisorProcess:
             ]
             reports = await self.supervisor.stop(stopped, deselect=True)
             self.partial_down = True
+            await self.sync_watches()
         return {"ok": True, "stopped": stopped, "reports": [r.to_json() for r in reports]}
 
     async def _watch(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -356,6 +385,228 @@ class SupervisorProcess:
             for unfollow in follows:
                 unfollow()
 
+    # ---- an edited stack file: converge -------------------------------------------------
+
+    async def _apply_request(self, request: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        """`up -d` with a supervisor running: load the stack file as that command
+        resolved it (its environment, profiles and offset), then converge to it."""
+        if self.shutdown.is_set():
+            return {"ok": False, "exit_code": 1, "error": "the stack is being taken down"}
+        environ = request.get("environ")
+        offset = request.get("port_offset")
+        profiles = [str(p) for p in request.get("profiles") or []]
+        try:
+            stack = await asyncio.to_thread(
+                self.reload,
+                dict(environ) if isinstance(environ, dict) else None,
+                profiles,
+                offset if isinstance(offset, int) else None,
+            )
+            recreate = request.get("recreate") or "changed"
+            if recreate not in ("changed", "force", "never"):
+                return {"ok": False, "exit_code": 2, "error": f"bad recreate {recreate!r}"}
+            return await self.apply(stack, names, recreate)
+        except StackupError as err:
+            return {"ok": False, "exit_code": int(err.exit_code), "error": str(err)}
+        except Exception as exc:  # a bug: answer (one line) and keep supervising
+            traceback.print_exc()
+            return {"ok": False, "exit_code": 1, "error": f"internal error: {exc!r}"}
+        finally:
+            self.flush_state()
+
+    def reload(
+        self, environ: dict[str, str] | None, profiles: Sequence[str], port_offset: int | None
+    ) -> Stack:
+        """The stack file loaded again (raises ConfigError); profiles add to the active
+        ones (they only decide what a bare `up` selects)."""
+        from stackup.config import load_stack
+
+        active = list(dict.fromkeys([*self.stack.active_profiles, *profiles]))
+        return load_stack(
+            self.stack.file, profiles=active, port_offset=port_offset, environ=environ,
+            project=self.stack.project,
+        )
+
+    async def apply(
+        self, stack: Stack, names: Sequence[str], recreate: converge.Recreate = "changed"
+    ) -> dict[str, Any]:
+        """Converge the running stack to `stack` (the edited file) for the selection
+        `names` (default services when empty); answers as `start` does, plus the
+        `changes` made (one line each) and what was `unchanged`."""
+        async with self._starting:
+            with self.working():
+                try:
+                    return await self._apply(stack, list(names), recreate)
+                finally:
+                    self.flush_state()
+
+    async def _apply(
+        self, new: Stack, names: list[str], recreate: converge.Recreate
+    ) -> dict[str, Any]:
+        sup = self.supervisor
+        selection = graph.select(new, names)  # UsageError for a name the file lacks
+        up = {n for n in sup.runtimes if sup.is_up(n)}
+        plan = converge.plan(self.stack, self._hashes, up, new, selection, recreate)
+        assert plan.stack is not None
+        starting = [n for n in [*plan.start, *plan.recreate]
+                    if not plan.stack.services[n].external]
+        # A recreated service's new port may be the one its old process holds: ours.
+        ours = {pid for n in plan.stopping for pid in sup.tree_pids(n)}
+        check_ports_free(plan.stack, starting, ours=ours.__contains__)  # exit 3, nothing yet
+        self.partial_down = False
+        self.failure = None
+        self.started_once = True
+        lines: list[str] = []
+        if plan.stopping:
+            await sup.stop(plan.stopping)
+        for name in plan.stop:
+            lines.append(self._tell(name, f"stopped {name}: no longer in {new.file.name}"))
+        for name, why in plan.kept.items():
+            lines.append(self._tell(name, f"kept {name} as it runs: {why} (--no-recreate)"))
+        moved = set(plan.remove) | (set(new.services) - set(self.stack.services))
+        sup.replace_stack(plan.stack, removed=plan.remove)
+        self.stack = plan.stack
+        self._hashes = plan.hashes
+        if moved:
+            self.output.follow_new(list(plan.stack.services))
+            self._send_snapshot()  # the set of services changed: watch clients start over
+        needed = [n for n in selection
+                  if sup.runtimes[n].state in (State.STOPPED, State.EXITED, State.FAILED)]
+        try:
+            await self.up(selection)
+            restarted = [
+                n for n in graph.restart_dependents(plan.stack, plan.recreate)
+                if n not in plan.recreate and n not in plan.start and sup.is_up(n)
+            ]
+            if restarted:
+                await sup.stop(restarted)
+                await self.up(restarted)
+        except ServiceFailure as failure:
+            await sup.stop(needed)  # nothing this apply started is left half-way
+            await self.sync_watches()
+            return {"ok": False, "exit_code": 1, "failure": self.failure, "changes": lines,
+                    "error": f"{failure.service} {failure.reason}"}
+        for name, why in plan.recreate.items():
+            verb = "rechecked" if plan.stack.services[name].external else "recreated"
+            lines.append(self._tell(name, f"{verb} {name}: {why}"))
+        for name in plan.start:
+            lines.append(self._tell(name, f"started {name}"))
+        for name in restarted:
+            because = [d.name for d in plan.stack.services[name].depends_on
+                       if d.restart and (d.name in plan.recreate or d.name in restarted)]
+            verb = "was" if len(because) == 1 else "were"
+            lines.append(self._tell(
+                name, f"restarted {name}: {' and '.join(because)} {verb} recreated or restarted"
+                " (depends_on restart: true)"))
+        unchanged = [n for n in plan.unchanged if n not in restarted]
+        if unchanged:
+            lines.append(f"unchanged: {', '.join(unchanged)}")
+            self._say(lines[-1])
+        await self.sync_watches()
+        return {"ok": True, "services": selection, "changes": lines,
+                "unchanged": unchanged, "takeover": {"adopted": [], "restarted": {}}}
+
+    def _tell(self, name: str, line: str) -> str:
+        """One line about what converging did to a service: on the terminal (or the
+        supervisor's log) and in the service's own log."""
+        self.bus.publish(Notice(name, line, time.time()))
+        return line
+
+    def _send_snapshot(self) -> None:
+        if self._watchers:
+            message = {"event": "snapshot", "state": self.state()}
+            for watcher in self._watchers:
+                watcher.push(message)
+
+    # ---- watch: restarting a service whose files changed -------------------------------
+
+    def watched_services(self) -> dict[str, Any]:
+        sup = self.supervisor
+        if not self.watch_enabled or self.shutdown.is_set():
+            return {}
+        return {n: sup.runtimes[n].spec for n in sup.selected
+                if sup.runtimes[n].spec.watch is not None}
+
+    async def sync_watches(self) -> None:
+        """Watch the files of every selected service with a `watch:` (none with
+        `--no-watch`); called whenever the selection or the stack changes."""
+        await self.watches.update(self.watched_services())
+        self._schedule_state_write()
+
+    def _on_file_change(self, name: str, paths: set[str]) -> None:
+        pending(self._tasks, self.restart_for_change(name, paths))
+
+    async def restart_for_change(self, name: str, paths: set[str]) -> None:
+        """Restart `name` because its watched files changed: through the stop ladder,
+        then a new run (readiness, like `stackup restart`; the restart count starts
+        afresh, so this never counts toward `max_restarts`). Once it is ready, its
+        `restart: true` dependents restart too."""
+        async with self._starting:  # never in the middle of a start, an apply, a restart
+            sup = self.supervisor
+            if name not in self.watched_services():
+                return  # stopped, deselected, or no longer watched meanwhile
+            previous = self._after_change.pop(name, None)
+            if previous is not None:
+                previous.cancel()
+            rt = sup.runtimes[name]
+            changed = shown_paths(paths, str(self.stack.root))
+            more = len(paths) - len(changed)
+            text = ", ".join(changed) + (f" and {more} more" if more > 0 else "")
+            rt.changed_at = time.time()
+            rt.changed_paths = changed
+            rt.notice(f"restarting {name}: {text} changed")
+            with self.working():
+                await sup.stop([name])
+                if name not in self.watched_services():
+                    return  # a `down` of it got there first (stops do not take our lock)
+                ready = sup.start_again([name])[name]
+            ready.add_done_callback(_retrieve)
+            self._after_change[name] = pending(self._tasks, self._when_ready(name, ready))
+
+    async def _when_ready(self, name: str, ready: asyncio.Future[None]) -> None:
+        """After a restart for a change: report a failed start, or restart the
+        `restart: true` dependents once it is ready."""
+        sup = self.supervisor
+        try:
+            await ready
+        except ServiceFailure as failure:
+            if sup.runtimes.get(name) is not None and sup.runtimes[name].state == State.FAILED:
+                self._say(f"{name} failed after the change: {failure.reason} (it restarts at"
+                          " the next change)")
+            return
+        dependents = [n for n in graph.restart_dependents(self.stack, [name])
+                      if n in sup.selected and sup.is_up(n)]
+        if not dependents:
+            return
+        async with self._starting:
+            with self.working():
+                for dependent in dependents:
+                    sup.runtimes[dependent].notice(
+                        f"restarting {dependent}: {name} restarted (depends_on restart: true)")
+                await sup.stop(dependents)
+                still = [n for n in dependents if n in sup.selected]  # not `down` meanwhile
+                for future in sup.start_again(still).values():
+                    future.add_done_callback(_retrieve)
+
+    async def wait_all_finished(self) -> None:
+        """Until every selected service has ended and no work is under way (a service
+        being recreated or restarted for a change is stopped for a moment), and none is
+        watched (the next save starts it again)."""
+        while True:
+            self.changed.clear()
+            if self.supervisor.all_finished():
+                if not self.in_flight and not self.watches.watched:
+                    return
+                await self.changed.wait()  # set when that work ends
+                continue
+            waits = {asyncio.create_task(self.changed.wait()),
+                     asyncio.create_task(self.supervisor.wait_all_finished())}
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+
     # ---- events and the state file ----------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
@@ -369,7 +620,8 @@ class SupervisorProcess:
                     "event": "state", "service": event.service, "state": event.new.value,
                     "old": event.old.value, "reason": event.detail, "time": event.time,
                     "record": service_record(
-                        self.supervisor.runtimes[event.service], self._hashes
+                        self.supervisor.runtimes[event.service], self._hashes,
+                        self.watches.watched,
                     ),
                 }
                 for watcher in self._watchers:
@@ -422,8 +674,9 @@ class SupervisorProcess:
             "selected": list(sup.selected),
             "default": self.stack.default_services(),  # what `status` lists when idle
             "failure": self.failure,  # type: ignore[typeddict-item]
-            "services": {name: service_record(rt, self._hashes)
+            "services": {name: service_record(rt, self._hashes, self.watches.watched)
                          for name, rt in sup.runtimes.items()},
+            "watching": self.watch_enabled,
             "updated_at": time.time(),
         }
 
@@ -443,7 +696,15 @@ def check_record(rt: ServiceRuntime) -> CheckRecord:
     }
 
 
-def service_record(rt: ServiceRuntime, hashes: dict[str, str]) -> ServiceRecord:
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """A start nobody awaits: its failure is a state and a notice, not a log error."""
+    if not future.cancelled():
+        future.exception()
+
+
+def service_record(
+    rt: ServiceRuntime, hashes: dict[str, str], watched: set[str] | frozenset[str] = frozenset()
+) -> ServiceRecord:
     spec, proc = rt.spec, rt.proc
     alive = proc is not None and proc.returncode is None
     return {
@@ -467,4 +728,8 @@ def service_record(rt: ServiceRuntime, hashes: dict[str, str]) -> ServiceRecord:
         "host": spec.host,
         "check": check_record(rt),
         "hash": hashes.get(rt.name, ""),
+        "external": spec.external,
+        "watched": rt.name in watched,
+        "changed_at": rt.changed_at,
+        "changed": list(rt.changed_paths),
     }

@@ -19,7 +19,10 @@ def check_ports_free(
     process for which `ours(pid)` is false (what a supervisor that died left running
     is ours: the new one adopts it or stops it first), and say what to do next: stop
     the holder, or move the stack."""
-    needed = {s.port: s.name for n in selected if (s := stack.services[n]).port}
+    # An external service's port is held by whatever runs it: that is the point.
+    needed = {
+        s.port: s.name for n in selected if (s := stack.services[n]).port and not s.external
+    }
     held = {p: h for p, h in ports.holders(needed).items() if h.pid is None or not ours(h.pid)}
     if not held:
         return

@@ -22,7 +22,7 @@ def check(subject: Subject) -> list[Finding]:
     for svc in services:
         assert svc.port is not None
         strangers = [ln for ln in listening.get(svc.port, []) if not _ours(subject, svc, ln)]
-        if strangers:
+        if strangers and not svc.external:  # an external service's holder is its own
             findings.append(_held(subject, svc, strangers[0]))
         elif listening.get(svc.port) or ports.accepts(svc.port):
             findings += _one_family(subject, svc)

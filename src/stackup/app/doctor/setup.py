@@ -47,7 +47,7 @@ def check(subject: Subject) -> list[Finding]:
     findings: list[Finding] = []
     for svc in subject.services():
         findings += _cwd(subject, svc)
-        if svc.cwd.is_dir():
+        if svc.cwd.is_dir() and not svc.external:  # an external one has no command
             findings += _program(subject, svc, svc.command, ("services", svc.name, "command"),
                                  "command")
             if svc.health.kind == "command" and svc.health.command is not None:
