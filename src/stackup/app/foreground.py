@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from stackup.app.offsets import PortOffset
 from stackup.app.reclaim import prepare_start
@@ -65,7 +65,6 @@ async def _supervise(
     import asyncio
     import time
 
-    from stackup.app.reload import StackFileFollower
     from stackup.engine.runtime import ServiceFailure
     from stackup.errors import ExitCode
     from stackup.events import EventBus
@@ -80,7 +79,7 @@ async def _supervise(
     host = SupervisorProcess(
         stack, bus, "foreground", KeeperClient(stack.state_dir, started=early), watch=watch
     )
-    follower: StackFileFollower | None = None
+    follower: Any = None  # the StackFileFollower, once the stack is ready
     supervisor = host.supervisor
     stop = asyncio.Event()
     latch = SignalLatch(stop, supervisor.kill_now)
@@ -112,6 +111,8 @@ async def _supervise(
                 # From now on: edits of the stack file and of watched files apply.
                 await host.sync_watches()
                 if reload is not None:
+                    from stackup.app.reload import StackFileFollower  # not before the start
+
                     follower = StackFileFollower(host, reload, names, printer)
                     await follower.start()
                 ended = asyncio.create_task(host.wait_all_finished())

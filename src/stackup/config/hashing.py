@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackup.config.model import Service, Stack
-from stackup.config.variables import port_variable
+from stackup.naming import port_variable
 
 Definition = dict[str, object]
 
