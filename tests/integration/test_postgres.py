@@ -32,7 +32,9 @@ def pg_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
+def postgres_services(pg_dir: str, db_port: int) -> str:
+    """initdb (a oneshot) and the server, as the `postgres` user when we are root
+    (PostgreSQL refuses root): the stack file's `services:` entries, indented."""
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -42,9 +44,7 @@ def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
     else:
         as_postgres = ""
     data = f"{pg_dir}/data"
-    db_port = port()
-    stackup.write(f"""
-        services:
+    return f"""
           initdb:
             oneshot: true
             {as_postgres}
@@ -57,7 +57,13 @@ def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
             port: {db_port}
             health: {{command: "pg_isready -h 127.0.0.1 -p ${{PORT}} -U app"}}
             stop_signal: SIGINT
-            depends_on: [initdb]
+            depends_on: [initdb]"""
+
+
+def test_postgres_stack_up_query_and_down(stackup, port, pg_dir):
+    db_port = port()
+    stackup.write(f"""
+        services:{postgres_services(pg_dir, db_port)}
           migrate:
             oneshot: true
             command: >-
@@ -95,24 +101,9 @@ def test_a_killed_supervisors_postgres_is_adopted_not_restarted(stackup, port, p
     """Issue 9 with a real database: SIGKILL the detached supervisor, PostgreSQL goes on
     serving (its logger and workers write to a pipe that never loses its reader);
     `up -d` adopts it with the same pid; `down` stops it, workers and all."""
-    as_postgres = "user: postgres" if os.geteuid() == 0 else ""
-    data = f"{pg_dir}/data"
     db_port = port()
     stackup.write(f"""
-        services:
-          initdb:
-            oneshot: true
-            {as_postgres}
-            command: initdb -D {data} -U app --auth=trust -E UTF8 --no-sync
-          db:
-            {as_postgres}
-            command: >-
-              postgres -D {data} -p ${{PORT}} -k {pg_dir}
-              -c listen_addresses=127.0.0.1 -c fsync=off -c log_min_messages=debug1
-            port: {db_port}
-            health: {{command: "pg_isready -h 127.0.0.1 -p ${{PORT}} -U app"}}
-            stop_signal: SIGINT
-            depends_on: [initdb]
+        services:{postgres_services(pg_dir, db_port)}
         """)
     assert stackup.run("up", "-d", timeout=120).returncode == 0
     status = json.loads(stackup.run("status", "--json").stdout)
