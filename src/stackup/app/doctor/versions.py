@@ -9,9 +9,10 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stackup.app.doctor.findings import Finding, Subject
 from stackup.app.doctor.setup import first_program, service_path
@@ -128,10 +129,20 @@ def node_accepts(found: str, declared: Declared) -> bool:
 
 
 def _python(svc: Service, root: Path) -> list[Finding]:
-    declared = declared_python(svc.cwd, root)
+    return _mismatches(
+        svc, declared_python(svc.cwd, root), lambda: _python_program(svc), "Python",
+        python_accepts, "install that Python (e.g. `pyenv install`, `uv python install`)",
+    )
+
+
+def _mismatches(
+    svc: Service, declared: list[Any], program_of: Callable[[], Path | None], language: str,
+    accepts: Callable[[str, Any], bool], install: str,
+) -> list[Finding]:
+    """The declared versions of `language` the program the service runs does not meet."""
     if not declared:
         return []
-    program = _python_program(svc)
+    program = program_of()
     if program is None:
         return []
     found = machine.program_version(program, svc.cwd, _env(svc))
@@ -139,10 +150,9 @@ def _python(svc: Service, root: Path) -> list[Finding]:
         return []
     return [
         Finding(svc.name, "version",
-                f"{d.file} asks for Python {d.wanted} ({d.setting}), but {program} is {found}",
-                "install that Python (e.g. `pyenv install`, `uv python install`) or change "
-                f"{d.setting}")
-        for d in declared if not python_accepts(found, d)
+                f"{d.file} asks for {language} {d.wanted} ({d.setting}), but {program} is {found}",
+                f"{install} or change {d.setting}")
+        for d in declared if not accepts(found, d)
     ]
 
 
@@ -160,21 +170,11 @@ def _python_program(svc: Service) -> Path | None:
 
 
 def _node(svc: Service, root: Path) -> list[Finding]:
-    declared = declared_node(svc.cwd, root)
-    if not declared:
-        return []
-    program = machine.find_program("node", svc.cwd, service_path(svc))
-    if program is None:
-        return []
-    found = machine.program_version(program, svc.cwd, _env(svc))
-    if found is None:
-        return []
-    return [
-        Finding(svc.name, "version",
-                f"{d.file} asks for node {d.wanted} ({d.setting}), but {program} is {found}",
-                f"install that node (e.g. `nvm install`, `fnm use`) or change {d.setting}")
-        for d in declared if not node_accepts(found, d)
-    ]
+    return _mismatches(
+        svc, declared_node(svc.cwd, root),
+        lambda: machine.find_program("node", svc.cwd, service_path(svc)), "node",
+        node_accepts, "install that node (e.g. `nvm install`, `fnm use`)",
+    )
 
 
 def _env(svc: Service) -> dict[str, str]:
