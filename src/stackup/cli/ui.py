@@ -31,11 +31,26 @@ def command(obj: Context) -> None:
     attach(obj)
 
 
+NO_TERMINAL = "the live view needs a terminal (for scripts: `stackup status`, `stackup logs -f`)"
+
+
+def on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def needs_terminal(ctx: click.Context, param: click.Parameter, wanted: bool) -> bool:
+    """`up --ui`: the view draws on a terminal; refuse it elsewhere before anything
+    starts."""
+    if wanted and not on_terminal():
+        raise click.UsageError(NO_TERMINAL, ctx)
+    return wanted
+
+
 def attach(obj: Context) -> None:
     """Open the view on the stack of `obj` (also `up --ui`, once the stack is up)."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("stackup ui needs a terminal (for scripts: `stackup status`, "
-                         "`stackup logs -f`)")
     from stackup.app import ui
 
+    ui.ensure_running(obj.state_dir)
+    if not on_terminal():
+        raise UsageError(NO_TERMINAL)
     click.echo(ui.attach(obj.state_dir, obj.load))

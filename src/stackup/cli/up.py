@@ -18,6 +18,7 @@ from stackup.cli.base import (
     offset_option,
     profile_option,
 )
+from stackup.cli.ui import attach, needs_terminal
 from stackup.errors import StackupError
 
 
@@ -27,6 +28,7 @@ from stackup.errors import StackupError
         ("stackup up", "the whole stack in the foreground; Ctrl-C stops it"),
         ("stackup up backend", "backend and what it depends on"),
         ("stackup up -d", "in the background; returns once every service is ready"),
+        ("stackup up --ui", "in the background, then the live view (q leaves it running)"),
         ("stackup up --profile voice", "also the services of the profile voice"),
         ("DB_PORT=15500 stackup up", "move a port that the file reads from a variable"),
         ("stackup -p two up -d --port-offset 100", "a second copy beside the first"),
@@ -34,6 +36,10 @@ from stackup.errors import StackupError
 )
 @click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; return once ready.")
+@click.option(
+    "--ui", is_flag=True, callback=needs_terminal,
+    help="As -d, then open the live view (`stackup ui`).",
+)
 @click.option(
     "--fresh", is_flag=True,
     help="Stop what a supervisor that died left running instead of adopting it.",
@@ -44,7 +50,7 @@ from stackup.errors import StackupError
 @click.pass_obj
 @handle_errors
 def command(
-    obj: Context, services: tuple[str, ...], detach: bool, fresh: bool,
+    obj: Context, services: tuple[str, ...], detach: bool, ui: bool, fresh: bool,
     profiles: tuple[str, ...], port_offset: int | None,
 ) -> None:
     """Start the stack, or the SERVICEs and what they depend on, in dependency order.
@@ -61,7 +67,7 @@ def command(
     names = check_names(services)
     obj.state_dir  # noqa: B018  # refuse another stack file's state before loading
     stack = obj.load(profiles, port_offset)
-    if detach:
+    if detach or ui:
         from stackup.app import detached, portview
         from stackup.app.progress import Progress
 
@@ -77,6 +83,8 @@ def command(
             interrupted.exit_code = 130  # type: ignore[assignment]  # as a shell reports SIGINT
             raise interrupted from None
         click.echo(render.ready_table(portview.port_rows(stack), selection), nl=False)
+        if ui:
+            attach(obj)
         return
     from stackup.app import foreground
     from stackup.printer import colour_wanted

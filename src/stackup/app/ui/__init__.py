@@ -18,14 +18,18 @@ if TYPE_CHECKING:
 Loader = Callable[[tuple[str, ...], int | None], "Stack"]
 
 
-def attach(state_dir: Path, load: Loader | None = None) -> str:
-    """Run the view until the user quits it or the supervisor ends; return the line
-    to print then. `load` resolves the stack file (profiles, port offset) for the
-    dependency graph."""
+def ensure_running(state_dir: Path) -> None:
     if control.ping(state_dir) is None:
         raise NotRunningError(
             "the stack is not running (start it with `stackup up -d`, or `stackup up --ui`)"
         )
+
+
+def attach(state_dir: Path, load: Loader | None = None) -> str:
+    """Run the view until the user quits it or the supervisor ends; return the line
+    to print then. `load` resolves the stack file (profiles, port offset) for the
+    dependency graph."""
+    ensure_running(state_dir)
     from stackup.app.ui.view import QUIT_MESSAGE, StackView
 
     app = StackView(state_dir, graph_text=graph_text(load) if load else None)

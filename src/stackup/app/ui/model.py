@@ -5,6 +5,7 @@ service and text filter."""
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
 from collections import deque
@@ -128,18 +129,22 @@ def mebibytes(size: int) -> str:
 
 @dataclass(frozen=True)
 class Entry:
+    seq: int  # arrival order, across services: the merged pane's order
     service: str
     time: float
     text: str
 
 
 class LogBuffer:
-    """Every service's recent output (one bounded scrollback), and what the log pane
-    shows of it: one service's lines as they are, or all services' with the `HH:MM:SS
-    name | ` prefix of `stackup up`; only lines containing the filter text (any case)."""
+    """Every service's recent output, and what the log pane shows of it: one service's
+    lines as they are, or all services' with the `HH:MM:SS name | ` prefix of `stackup
+    up`; only lines containing the filter text (any case). Each service has its own
+    scrollback, so one that floods does not push the others' lines out."""
 
     def __init__(self, names: Iterable[str] = (), limit: int = SCROLLBACK) -> None:
-        self.entries: deque[Entry] = deque(maxlen=limit)
+        self.limit = limit
+        self.entries: dict[str, deque[Entry]] = {}
+        self.received = 0  # lines added, ever
         self.service = ALL
         self.filter = ""
         self._printer = Printer(list(names), colour=False)
@@ -151,10 +156,14 @@ class LogBuffer:
     def add(self, service: str, lines: Iterable[str], when: float | None) -> list[str]:
         """Keep the lines; return those the pane shows now, as it shows them."""
         stamp = when or time.time()
+        kept = self.entries.get(service)
+        if kept is None:
+            kept = self.entries[service] = deque(maxlen=self.limit)
         shown: list[str] = []
         for line in lines:
-            entry = Entry(service, stamp, _SGR.sub("", line))
-            self.entries.append(entry)
+            self.received += 1
+            entry = Entry(self.received, service, stamp, _SGR.sub("", line))
+            kept.append(entry)
             text = self.render(entry)
             if text is not None:
                 shown.append(text)
@@ -177,5 +186,13 @@ class LogBuffer:
         return text
 
     def visible(self) -> list[str]:
-        """What the pane shows, from the start of the scrollback."""
-        return [text for entry in self.entries if (text := self.render(entry)) is not None]
+        """What the pane shows (its last `limit` lines), in the order they came."""
+        sources = (
+            self.entries.values() if self.service == ALL
+            else [self.entries.get(self.service, ()), self.entries.get(SYSTEM, ())]
+        )
+        shown = [
+            text for entry in heapq.merge(*sources, key=lambda e: e.seq)
+            if (text := self.render(entry)) is not None
+        ]
+        return shown[-self.limit:]

@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Log, Static
 from textual.worker import get_current_worker
 
@@ -35,6 +36,7 @@ from stackup.errors import NotRunningError, StackupError
 from stackup.server import control
 
 SAMPLE_EVERY = 1.0  # seconds between CPU/memory samples (and uptime updates)
+FILTER_DELAY = 0.15  # seconds of no typing before the filter applies
 COLUMNS = ("SERVICE", "STATE", "PID", "PORT", "URL", "HEALTH", "UPTIME", "RESTARTS",
            "CPU", "MEM")
 # rich colours for the merged pane's `name |` prefixes, in the order of the services
@@ -131,6 +133,7 @@ class StackView(App[str]):
         self._leaving = threading.Event()
         self._roots: dict[str, tuple[int, float | None]] = {}  # read by the sampler
         self._shown: list[str] = []  # the table's rows, in order
+        self._filter_timer: Timer | None = None
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -339,11 +342,21 @@ class StackView(App[str]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.buffer.filter = event.value
-        self._refill()
+        # Refilled once typing pauses, not once a key: each refill redraws the pane.
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        value = self.query_one("#filter", Input).value
+        if value != self.buffer.filter:
+            self.buffer.filter = value
+            self._refill()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
+        self._apply_filter()
         self.log_pane.focus()
 
     def on_key(self, event: Any) -> None:
