@@ -6,6 +6,7 @@ copy yield the text, the view ends cleanly with the supervisor."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -350,3 +351,36 @@ def test_without_a_terminal_it_is_one_line_and_nothing_starts(stackup, port, arg
     assert result.stderr.startswith("stackup: the live view needs a terminal")
     assert result.stderr.count("\n") == 1
     assert not (stackup.dir / ".stackup" / "control.sock").exists()
+
+
+def test_watch_with_tail_sends_each_services_last_lines_first(running):
+    """The stream's backlog (`tail: N`), which the view's scrollback starts from."""
+    from stackup.server import control
+
+    events = control.stream(running.state_dir, {"cmd": "watch", "output": True, "tail": 2})
+    try:
+        assert next(events)["event"] == "snapshot"
+        backlog = {}
+        while len(backlog) < 2:
+            message = next(events)
+            assert message["event"] == "output" and message["backlog"] is True, message
+            backlog.setdefault(message["service"], []).extend(message["lines"])
+    finally:
+        events.close()
+    assert backlog == {
+        "web": ["line 00000001 " + "x" * 80, "line 00000002 " + "x" * 80],
+        "worker": ["worker-ready"],
+    }
+
+
+@pytest.mark.parametrize("args", [("status",), ("up", "--help"), ("ui",)])
+def test_only_the_view_imports_textual(stackup, port, args):
+    write_stack(stackup, port)
+    result = subprocess.run(
+        [PY, "-X", "importtime", "-m", "stackup", *args], cwd=stackup.dir, env=stackup.env,
+        capture_output=True, text=True, timeout=30,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "stackup.cli" in imported  # the measure works
+    assert not {m for m in imported if m.split(".")[0] == "textual"}
