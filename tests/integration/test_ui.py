@@ -384,3 +384,83 @@ def test_only_the_view_imports_textual(stackup, port, args):
                 if line.startswith("import time:")}
     assert "stackup.cli" in imported  # the measure works
     assert not {m for m in imported if m.split(".")[0] == "textual"}
+
+
+def test_a_view_that_falls_behind_is_told_how_many_lines_were_left_out(stackup):
+    stackup.write(f"""
+        name: flood
+        services:
+          flood:
+            command: {PY} {FLOOD} 20000
+        """)
+    state_dir = up(stackup)
+
+    async def scenario() -> StackView:
+        app = StackView(state_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: any("flood" in ln for ln in app.log_pane.lines))
+            apply = app.apply
+
+            def stalled(batch):  # the view stops keeping up for a while, once
+                app.apply = apply  # type: ignore[method-assign]
+                time.sleep(4.0)  # 80,000 lines come meanwhile: more than 50,000 behind
+                apply(batch)
+
+            app.apply = stalled  # type: ignore[method-assign]
+            await until(pilot, lambda: app.dropped > 0, timeout=20)
+            # The pane says so (found by its filter: the flood scrolls it away at once).
+            await pilot.press("slash", *"fell behind", "enter")
+            await until(pilot, lambda: app.log_pane.lines and all(
+                ln.endswith("lines left out: the view fell behind the output")
+                for ln in app.log_pane.lines))
+            # And it goes on: new lines keep coming after the gap.
+            seen = app.buffer.received
+            await until(pilot, lambda: app.buffer.received > seen + 1000)
+        return app
+
+    try:
+        app = asyncio.run(scenario())
+    finally:
+        stackup.run("down")
+    assert app.dropped > 10_000
+
+
+def test_a_refused_request_is_a_note_and_the_view_goes_on(stackup, port):
+    stackup.write(f"""
+        name: shop
+        services:
+          flaky:
+            command: sh -c 'if [ -e started ]; then echo cannot-start-twice; exit 3; fi;
+              touch started; exec {svc("--say first-start")}'
+            health: {{log: first-start}}
+          steady:  # keeps the supervisor: with nothing left running it would end
+            command: {svc("--say steady")}
+        """)
+    state_dir = up(stackup)
+
+    class Noting(StackView):
+        notes: list[str] = []
+
+        def notify(self, message, **kwargs):  # type: ignore[override]
+            self.notes.append(str(message))
+            super().notify(message, **kwargs)
+
+    async def scenario() -> Noting:
+        app = Noting(state_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: cell(app, "flaky", "STATE") == "healthy")
+            await select(pilot, app, "flaky")
+            await pilot.press("r")
+            await until(pilot, lambda: any("exited with code 3" in n for n in app.notes))
+            assert cell(app, "flaky", "STATE") == "failed"
+            await until(pilot, lambda: "cannot-start-twice" in app.log_pane.lines)
+            await pilot.press("a")  # still answering keys
+            await until(pilot, lambda: app.selected == ALL)
+        return app
+
+    try:
+        app = asyncio.run(scenario())
+    finally:
+        stackup.run("down")
+    failure = next(n for n in app.notes if "exited with code 3" in n)
+    assert failure.startswith("restart flaky: flaky exited with code 3"), failure

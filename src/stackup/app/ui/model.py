@@ -21,7 +21,7 @@ from stackup.states import ALIVE_STATES
 SCROLLBACK = 20_000  # lines kept (for all services together) and shown at most
 ALL = "*"  # the table's first row: every service's output, merged and prefixed
 NOTE = "[stackup] "  # stackup's own lines about a service, as its log file has them
-HEALTH_WIDTH = 48  # characters of the last reason in the table (the detail line has all)
+HEALTH_WIDTH = 44  # characters of the last reason in the table (the detail line has all)
 
 # Colours of the states, for the table (rich style names).
 STATE_STYLES = {

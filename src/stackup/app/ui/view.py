@@ -37,8 +37,9 @@ from stackup.server import control
 
 SAMPLE_EVERY = 1.0  # seconds between CPU/memory samples (and uptime updates)
 FILTER_DELAY = 0.15  # seconds of no typing before the filter applies
-COLUMNS = ("SERVICE", "STATE", "PID", "PORT", "URL", "HEALTH", "UPTIME", "RESTARTS",
-           "CPU", "MEM")
+# The check's reason, the widest, goes last: a narrow terminal cuts only its end.
+COLUMNS = ("SERVICE", "STATE", "PID", "PORT", "URL", "UPTIME", "RESTARTS", "CPU", "MEM",
+           "HEALTH")
 # rich colours for the merged pane's `name |` prefixes, in the order of the services
 # (the terminal printer's palette, by name).
 PREFIX_COLOURS = ("cyan", "yellow", "green", "magenta", "blue",
@@ -274,7 +275,7 @@ class StackView(App[str]):
     def _cells(row: Row) -> list[Any]:
         return [
             row.name, Text(row.state, style=STATE_STYLES.get(row.state, "")), row.pid,
-            row.port, row.url, row.health, row.uptime, row.restarts, row.cpu, row.memory,
+            row.port, row.url, row.uptime, row.restarts, row.cpu, row.memory, row.health,
         ]
 
     def _update_row(self, name: str) -> None:
