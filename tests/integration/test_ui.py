@@ -464,3 +464,27 @@ def test_a_refused_request_is_a_note_and_the_view_goes_on(stackup, port):
         stackup.run("down")
     failure = next(n for n in app.notes if "exited with code 3" in n)
     assert failure.startswith("restart flaky: flaky exited with code 3"), failure
+
+
+def test_it_attaches_to_a_foreground_up_too(stackup, port):
+    import signal
+
+    write_stack(stackup, port)
+    foreground = stackup.start("up")
+    foreground.wait_for(r"worker \| worker-ready")
+    state_dir = stackup.dir / ".stackup"
+
+    async def scenario() -> StackView:
+        app = StackView(state_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: cell(app, "worker", "STATE") == "running")
+            title = str(app.query_one("#title").render())
+            assert title.startswith("stack shop: supervisor pid") and "(foreground)" in title
+            await until(pilot, lambda: any("web-says-hello" in ln for ln in app.log_pane.lines))
+            foreground.signal(signal.SIGINT)  # Ctrl-C in the terminal that runs `up`
+            await until(pilot, lambda: app.return_value is not None)
+        return app
+
+    app = asyncio.run(scenario())
+    assert app.return_value == GONE_MESSAGE and app.return_code == 0
+    assert foreground.wait() == 0
