@@ -34,6 +34,7 @@ def write_stack(stackup, port, extra: str = "") -> int:
             health: {{http: /}}
           worker:
             command: {svc("--say worker-ready --exit-after 600")}
+            health: {{log: worker-ready}}  # ready once its line is written
             depends_on: [web]
         {extra}
         """)
@@ -141,14 +142,14 @@ def test_x_stops_and_s_starts_the_selected_service(running):
     async def scenario() -> None:
         app = StackView(state_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: cell(app, "worker", "STATE") == "running")
+            await until(pilot, lambda: cell(app, "worker", "STATE") == "healthy")
             await select(pilot, app, "worker")
             await pilot.press("x")
             await until(pilot, lambda: cell(app, "worker", "STATE") == "stopped")
             assert cell(app, "worker", "PID") == "-"
             assert cell(app, "web", "STATE") == "healthy"  # what it depends on stays
             await pilot.press("s")
-            await until(pilot, lambda: cell(app, "worker", "STATE") == "running")
+            await until(pilot, lambda: cell(app, "worker", "STATE") == "healthy")
             assert cell(app, "worker", "PID").isdigit()
 
     asyncio.run(scenario())
@@ -220,7 +221,7 @@ def test_g_shows_the_dependency_graph(stackup, running):
     async def scenario() -> None:
         app = StackView(state_dir, graph_text=graph_text)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: cell(app, "worker", "STATE") == "running")
+            await until(pilot, lambda: cell(app, "worker", "STATE") == "healthy")
             await pilot.press("g")
             await until(pilot, lambda: isinstance(app.screen, GraphScreen))
             text = app.screen.text
@@ -477,7 +478,7 @@ def test_it_attaches_to_a_foreground_up_too(stackup, port):
     async def scenario() -> StackView:
         app = StackView(state_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: cell(app, "worker", "STATE") == "running")
+            await until(pilot, lambda: cell(app, "worker", "STATE") == "healthy")
             title = str(app.query_one("#title").render())
             assert title.startswith("stack shop: supervisor pid") and "(foreground)" in title
             await until(pilot, lambda: any("web-says-hello" in ln for ln in app.log_pane.lines))
