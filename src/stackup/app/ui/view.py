@@ -112,7 +112,7 @@ class StackView(App[str]):
         Binding("x", "control('stop')", "Stop"),
         Binding("s", "control('start')", "Start"),
         Binding("a", "show_all", "All logs"),
-        Binding("slash", "filter", "Filter"),
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("f", "follow", "Follow"),
         Binding("c", "copy_view", "Copy log"),
         Binding("w", "write_view", "Save log"),
@@ -139,32 +139,31 @@ class StackView(App[str]):
     # ---- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("connecting to the supervisor…", id="title")
-        table: DataTable[Any] = DataTable(id="services", cursor_type="row", zebra_stripes=True)
-        yield table
-        yield Static("", id="detail")
-        log = Log(id="log", max_lines=SCROLLBACK, highlight=True)
-        log.highlighter = self.highlighter
-        yield log
-        yield Input(placeholder="filter: type to show only the lines with this text "
-                    "(enter: back to the log, esc: clear)", id="filter")
-        yield Footer()
+        # The widgets are kept, not queried: a batch or a sample that arrives while
+        # the view closes (its widgets already removed) then still finds them.
+        self.title_line = Static("connecting to the supervisor…", id="title")
+        self.table: DataTable[Any] = DataTable(id="services", cursor_type="row",
+                                               zebra_stripes=True)
+        self.detail = Static("", id="detail")
+        self.log_pane = Log(id="log", max_lines=SCROLLBACK, highlight=True)
+        self.log_pane.highlighter = self.highlighter
+        self.filter_field = Input(
+            placeholder="filter: type to show only the lines with this text "
+            "(enter: back to the log, esc: clear)", id="filter",
+        )
+        yield from (self.title_line, self.table, self.detail, self.log_pane,
+                    self.filter_field, Footer())
 
     def on_mount(self) -> None:
-        table = self.query_one("#services", DataTable)
         for label in COLUMNS:
-            table.add_column(label, key=label)
+            self.table.add_column(label, key=label)
         self._describe_pane()
         self._read_stream()
         self._sample_usage()
-        table.focus()
+        self.table.focus()
 
     def on_unmount(self) -> None:
         self._leaving.set()
-
-    @property
-    def log_pane(self) -> Log:
-        return self.query_one("#log", Log)
 
     @property
     def selected(self) -> str:
@@ -212,7 +211,8 @@ class StackView(App[str]):
 
     def on_stack_view_batch(self, message: Batch) -> None:
         try:
-            self.apply(message.messages)
+            if not self._leaving.is_set():
+                self.apply(message.messages)
         finally:
             message.applied.set()
 
@@ -256,8 +256,8 @@ class StackView(App[str]):
             n: PREFIX_COLOURS[i % len(PREFIX_COLOURS)] for i, n in enumerate(names)
         }
         self._roots = self.model.roots()
-        self.query_one("#title", Static).update(self.model.title())
-        table = self.query_one("#services", DataTable)
+        self.title_line.update(self.model.title())
+        table = self.table
         table.clear()
         table.add_row(Text("all services", style="bold"), *[""] * (len(COLUMNS) - 1), key=ALL)
         self._shown = [ALL, *names]
@@ -266,7 +266,7 @@ class StackView(App[str]):
         self._describe_selected()
 
     def supervisor_gone(self) -> None:
-        self._leaving.set()
+        self._leaving.set()  # from now on nothing more is shown
         self.exit(GONE_MESSAGE)
 
     # ---- the table ----------------------------------------------------------------------
@@ -279,7 +279,7 @@ class StackView(App[str]):
         ]
 
     def _update_row(self, name: str) -> None:
-        table = self.query_one("#services", DataTable)
+        table = self.table
         if name not in self._shown:
             return  # not in the snapshot (cannot happen: the stack's services are fixed)
         for label, value in zip(COLUMNS, self._cells(self.model.row(name, self.usage)),
@@ -295,6 +295,8 @@ class StackView(App[str]):
             cancelled.wait(SAMPLE_EVERY)
 
     def on_stack_view_usage(self, message: Usage) -> None:
+        if self._leaving.is_set():
+            return
         self.usage = message.usage
         for name in self._shown[1:]:
             self._update_row(name)
@@ -318,7 +320,7 @@ class StackView(App[str]):
             if rec.get("exit_code") is not None:
                 parts.append(f"last exit {rec['exit_code']}")
             text = " · ".join(p for p in parts if p)
-        self.query_one("#detail", Static).update(Text(text))
+        self.detail.update(Text(text))
 
     # ---- the log pane -------------------------------------------------------------------
 
@@ -350,7 +352,7 @@ class StackView(App[str]):
 
     def _apply_filter(self) -> None:
         self._filter_timer = None
-        value = self.query_one("#filter", Input).value
+        value = self.filter_field.value
         if value != self.buffer.filter:
             self.buffer.filter = value
             self._refill()
@@ -361,16 +363,23 @@ class StackView(App[str]):
         self.log_pane.focus()
 
     def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
-            self.query_one("#filter", Input).value = ""  # Changed refills the pane
-            self.query_one("#services", DataTable).focus()
+        if event.key == "escape" and self.focused is self.filter_field:
+            self.filter_field.value = ""  # Changed refills the pane
+            self.table.focus()
             event.stop()
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # `/` is a priority binding, and the focus moves at once (not later, as
+        # `focus()` does): the keys typed right after it are already queued, and must
+        # reach the filter, not the table. In the filter itself `/` is just a slash.
+        field = self.filter_field
+        if self.focused is field:
+            field.insert_text_at_cursor("/")
+        else:
+            self.screen.set_focus(field)
 
     def action_show_all(self) -> None:
-        self.query_one("#services", DataTable).move_cursor(row=0)
+        self.table.move_cursor(row=0)
 
     def action_follow(self) -> None:
         log = self.log_pane
