@@ -2,7 +2,7 @@
 #             (installs stackup alone: no test tools)
 # make test   lint + test suite
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
-# make tools  headless chromium, Graphviz, mermaid.js and nginx for the tests (CI runs it)
+# make tools  headless chromium, Graphviz, mermaid.js, nginx and tmux for the tests (CI runs it)
 # make medcor the MedCor example platform in the foreground (PROFILES="proxy voice")
 # make recipes  the Next.js + Django + PostgreSQL example (examples/recipes), in the foreground
 # make e2e    end-to-end tests of the example platforms (not part of make test)
@@ -94,15 +94,17 @@ medcor-nginx:
 
 # The tests that check pictures and proxies use real tools: headless chromium (timeline
 # SVG, Mermaid, the examples' pages), Graphviz `dot`, mermaid.js from its npm package,
-# nginx. Without them those tests skip; .ci/run installs them and makes them required.
+# nginx, tmux (`stackup ui` in a real terminal). Without them those tests skip; .ci/run
+# installs them and makes them required.
 TOOLS           := .cache/tools
 MERMAID_VERSION := 11.17.2
 
 tools: $(TOOLS)/mermaid.min.js
-	@if ! command -v chromium >/dev/null || ! command -v dot >/dev/null || ! command -v nginx >/dev/null; then \
-	  if [ "$$(id -u)" -ne 0 ]; then echo "install chromium, graphviz and nginx (apt) as root" >&2; exit 1; fi; \
+	@if ! command -v chromium >/dev/null || ! command -v dot >/dev/null || ! command -v nginx >/dev/null \
+	    || ! command -v tmux >/dev/null; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "install chromium, graphviz, nginx and tmux (apt) as root" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium graphviz fonts-dejavu-core nginx-light >/dev/null; \
+	    chromium graphviz fonts-dejavu-core nginx-light tmux >/dev/null; \
 	fi
 
 $(TOOLS)/mermaid.min.js:

@@ -1,4 +1,4 @@
-"""External tools some tests drive: headless chromium, Graphviz `dot`, mermaid.js.
+"""External tools some tests drive: headless chromium, Graphviz `dot`, mermaid.js, tmux.
 
 `make tools` (run by .ci/run) installs them. Where one is missing a test that needs it
 is skipped, unless STACKUP_REQUIRE_TOOLS=1 (set by .ci/run): then it fails, so CI
@@ -43,6 +43,13 @@ def chromium() -> str:
 def dot() -> str:
     path = shutil.which("dot")
     need("graphviz (dot)", path)
+    assert path
+    return path
+
+
+def tmux() -> str:
+    path = shutil.which("tmux")
+    need("tmux", path)
     assert path
     return path
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "up": "up",
     "status": "status",
     "logs": "logs",
+    "ui": "ui",
     "restart": "restart",
     "down": "down",
     "run": "run",

@@ -18,6 +18,7 @@ from stackup.cli.base import (
     offset_option,
     profile_option,
 )
+from stackup.cli.ui import attach, needs_terminal
 from stackup.errors import StackupError, UsageError
 
 
@@ -27,6 +28,7 @@ from stackup.errors import StackupError, UsageError
         ("stackup up", "the whole stack in the foreground; Ctrl-C stops it"),
         ("stackup up backend", "backend and what it depends on"),
         ("stackup up -d", "in the background; returns once every service is ready"),
+        ("stackup up --ui", "in the background, then the live view (q leaves it running)"),
         ("stackup up --profile voice", "also the services of the profile voice"),
         ("DB_PORT=15500 stackup up", "move a port that the file reads from a variable"),
         ("stackup -p two up -d --port-offset 100", "a second copy beside the first"),
@@ -37,6 +39,10 @@ from stackup.errors import StackupError, UsageError
 )
 @click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; return once ready.")
+@click.option(
+    "--ui", is_flag=True, callback=needs_terminal,
+    help="As -d, then open the live view (`stackup ui`).",
+)
 @click.option(
     "--fresh", is_flag=True,
     help="Stop what a supervisor that died left running instead of adopting it.",
@@ -61,7 +67,7 @@ from stackup.errors import StackupError, UsageError
 @click.pass_obj
 @handle_errors
 def command(
-    obj: Context, services: tuple[str, ...], detach: bool, fresh: bool,
+    obj: Context, services: tuple[str, ...], detach: bool, ui: bool, fresh: bool,
     force_recreate: bool, no_recreate: bool, no_watch: bool, no_reload: bool,
     profiles: tuple[str, ...], port_offset: int | str | None,
 ) -> None:
@@ -83,6 +89,7 @@ def command(
     4 the stack already runs, 130 -d interrupted while waiting.
     """
     names = check_names(services)
+    detach = detach or ui  # the view attaches to a detached stack
     if force_recreate and no_recreate:
         raise UsageError("--force-recreate and --no-recreate exclude each other")
     if (force_recreate or no_recreate) and not detach:
@@ -115,6 +122,8 @@ def command(
             portview.port_rows(started.stack), started.selection, started.stack.port_offset
         )
         click.echo(table, nl=False)
+        if ui:
+            attach(obj)
         return
     from stackup.app import foreground
     from stackup.printer import colour_wanted

@@ -33,7 +33,9 @@ from stackup.server import statedir
 from stackup.server.sockets import MAX_SOCKET_PATH, peer_allowed
 from stackup.server.sockets import socket_path as _socket_path
 
-__all__ = ["MAX_SOCKET_PATH", "NotRunningError", "ping", "request", "serve", "stream"]
+__all__ = [
+    "MAX_SOCKET_PATH", "NotRunningError", "arequest", "ping", "request", "serve", "stream",
+]
 
 SOCKET_NAME = "control.sock"
 MAX_REQUEST = 1 << 20
@@ -153,6 +155,30 @@ def request(state_dir: Path, payload: dict[str, Any], timeout: float | None = 5.
     if not chunks:
         raise NotRunningError("the supervisor closed the connection")
     return json.loads(b"".join(chunks))
+
+
+async def arequest(state_dir: Path, payload: dict[str, Any]) -> dict:
+    """`request` for an event loop (the live view's keys): waits for the answer without
+    a timeout, and cancelling it closes the connection (the request goes on).
+
+    Raises NotRunningError when nothing listens on the socket."""
+    try:
+        reader, writer = await asyncio.open_unix_connection(
+            str(socket_path(state_dir)), limit=MAX_REQUEST
+        )
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        raise NotRunningError(str(socket_path(state_dir))) from exc
+    try:
+        writer.write(_encode(payload))
+        await writer.drain()
+        line = await reader.readline()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    if not line:
+        raise NotRunningError("the supervisor closed the connection")
+    return json.loads(line)
 
 
 def stream(

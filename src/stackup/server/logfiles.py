@@ -141,19 +141,29 @@ def last_lines(path: Path, n: int | None, upto: int | None = None) -> list[tuple
 def output_tail(path: Path, n: int, since: int = 0) -> list[str]:
     """The service's own last `n` lines (stackup's notes left out) written after byte
     `since` of the current file: what a failure report shows."""
+    return [line for _, line in stamped_tail(path, n, since)]
+
+
+def stamped_tail(
+    path: Path, n: int, since: int = 0, upto: int | None = None
+) -> list[tuple[float, str]]:
+    """`output_tail` with each line's time, ending at byte `upto` when given (where a
+    follower stands: a live view's backlog)."""
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
+            if upto is not None:
+                size = min(size, upto)
             if since > size:
                 since = 0  # rotated since the mark: the new file is all new
             # Read from the end, enough for n lines of any sane length.
             start = max(since, size - 256 * 1024)
             f.seek(start)
-            data = f.read()
+            data = f.read(size - start)
     except FileNotFoundError:
         return []
     raw = data.decode("utf-8", errors="replace").splitlines()
     if start > since and raw:
         raw = raw[1:]  # the first line may be cut by the seek
-    out = [line for _, line in map(parse_line, raw) if not is_note(line)]
+    out = [(when, line) for when, line in map(parse_line, raw) if not is_note(line)]
     return out[-n:]

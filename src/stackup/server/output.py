@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from stackup.events import EventBus, OutputLines
-from stackup.server.logfiles import NOTE_TAG, STAMP_WIDTH, log_path, output_tail
+from stackup.server.logfiles import NOTE_TAG, STAMP_WIDTH, log_path, output_tail, stamped_tail
 from stackup.server.logfollow import Follower
 from stackup.system.inotify import Watch
 
@@ -98,6 +98,23 @@ class LogOutput:
     def tail(self, service: str, lines: int, since: int) -> list[str]:
         self.pump()
         return output_tail(log_path(self.dir, service), lines, since)
+
+    def backlog(self, service: str, lines: int) -> list[OutputLines]:
+        """The last `lines` lines of a followed service before the point its follower
+        publishes from next, in batches of one time each: a new watcher given them
+        misses no line and sees none twice."""
+        self._publish(service)
+        follower = self._followers.get(service)
+        if follower is None:
+            return []
+        batches: list[OutputLines] = []
+        for when, text in stamped_tail(log_path(self.dir, service), lines,
+                                       upto=follower.position):
+            if batches and batches[-1].time == when:
+                batches[-1].lines.append(text)
+            else:
+                batches.append(OutputLines(service, [text], when))
+        return batches
 
     # ---- reading ----------------------------------------------------------------------
 

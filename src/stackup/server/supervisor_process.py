@@ -361,14 +361,21 @@ class SupervisorProcess:
 
     async def _watch(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """A stream of what happens: a snapshot of the state, then every state change and
-        notice, and (with `output`) the named services' (or all) output lines."""
+        notice, and (with `output`) the named services' (or all) output lines — with
+        `tail: N`, each service's last N lines first (a live view's scrollback)."""
         wanted = request.get("output")
         services = [str(n) for n in request.get("services") or self.stack.services]
         watcher = Watcher(set(services) if wanted else None)
         follows = [self.output.follow(n) for n in services] if wanted else []
+        tail = request.get("tail") if wanted else 0
+        tail = min(tail, WATCH_OUTPUT_LIMIT) if isinstance(tail, int) and tail > 0 else 0
+        backlog = [b for n in services for b in self.output.backlog(n, tail)] if tail else []
         self._watchers.add(watcher)
         try:
             yield {"event": "snapshot", "state": self.state()}
+            for batch in backlog:
+                yield {"event": "output", "service": batch.service, "lines": batch.lines,
+                       "time": batch.time, "backlog": True}
             while True:
                 message = await watcher.queue.get()
                 if message is None:
