@@ -243,12 +243,15 @@ def test_failed_restarts_count_towards_max_restarts(stackup, port, tmp_path):
 
 def test_restart_stops_what_the_crashed_instance_left_holding_the_port(stackup, port):
     # A wrapper (`npm`, `sh -c "server & …"`) dies while its server child lingers on
-    # the port: the restart must clear it, or the new instance can never bind.
+    # the port: the restart must clear it, or the new instance can never bind. The
+    # first run leaves a marker, so the second runs the server itself and stays up
+    # (a second crash would close the window in which `healthy` can be seen).
     p = port()
+    marker = stackup.dir / "crashed-once"
     stackup.write(f"""
         services:
           wrapped:
-            command: "{svc('--port', p)} & sleep 0.5; exit 1"
+            command: "if [ -e {marker} ]; then exec {svc('--port', p)}; fi; touch {marker}; {svc('--port', p)} & sleep 0.5; exit 1"
             port: {p}
             restart: on-failure
             max_restarts: 1
