@@ -99,11 +99,14 @@ def _inode(path: Path) -> int | None:
 
 
 def follow(groups: dict[str, list[Tail]], expected: int, alive: Callable[[], bool],
-           idle_timeout: float = 5.0, every: float = 0.002) -> dict[str, float]:
+           idle_timeout: float = 5.0, every: float = 0.002,
+           first: dict[str, float] | None = None) -> dict[str, float]:
     """Poll until each group of tails holds `expected` payload lines in all; for each
     group the time.time() at which it did, NaN when nothing more arrived for
-    `idle_timeout` or `alive()` turned false first."""
+    `idle_timeout` or `alive()` turned false first. `first` receives, per group, when
+    its first payload line was seen."""
     done = {label: float("nan") for label in groups}
+    seen_first = first if first is not None else {}
     tails = [t for ts in groups.values() for t in ts]
     last_total, last_change = -1, time.monotonic()
     while True:
@@ -111,7 +114,10 @@ def follow(groups: dict[str, list[Tail]], expected: int, alive: Callable[[], boo
             t.poll()
         now_wall = time.time()
         for label, ts in groups.items():
-            if done[label] != done[label] and sum(t.count for t in ts) >= expected:
+            count = sum(t.count for t in ts)
+            if count and label not in seen_first:
+                seen_first[label] = now_wall
+            if done[label] != done[label] and count >= expected:
                 done[label] = now_wall
         if all(v == v for v in done.values()):
             return done

@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/_trace_up.py MARKS_FILE [--cprofile OUT] -- stackup-args…
 
-Writes JSON lines `{"t": time.time(), "mark": "..."}` to MARKS_FILE, flushed at once:
-the interpreter is up (this script's first statement), the begin and end of the imports
-of a few modules (a meta-path hook times their execution, nested imports included),
-and the begin and end of the functions on `up`'s path to the first spawn (wrapped the
-moment their module has been executed, before anyone imports them by name).
+Writes JSON lines `{"t": time.time(), "mark": "...", "service": "..."}` to MARKS_FILE,
+flushed at once: the interpreter is up (this script's first statement), the begin and
+end of the imports of a few modules (a meta-path hook times their execution, nested
+imports included), and the begin and end of each call of the functions on `up`'s path
+to a spawn, with the service it is about (wrapped the moment their module has been
+executed, before anyone imports them by name).
 
 With `--cprofile OUT` the whole run is profiled (cProfile, main thread: the event loop)
 and the stats are written to OUT when SIGUSR1 arrives (the benchmark sends it once the
@@ -38,53 +39,52 @@ WRAP = {
                                      "KeeperClient.spawn"],
     "stackup.server.control": ["serve"],
     "stackup.engine.probes": ["Prober.wait_ready"],
+    "stackup.engine.runner": ["ServiceRunner._spawn", "ServiceRunner._owns_port"],
 }
-ONCE = {"KeeperClient.spawn", "Prober.wait_ready"}  # only the first call is marked
 
 _out = open(sys.argv[1], "a", buffering=1)  # noqa: SIM115  # lives as long as the process
-_seen: set[str] = set()
 
 
-def mark(name: str, when: float | None = None) -> None:
+def mark(name: str, when: float | None = None, service: str = "") -> None:
     t = time.time() if when is None else when
-    _out.write(f'{{"t": {t!r}, "mark": "{name}"}}\n')
+    _out.write(f'{{"t": {t!r}, "mark": "{name}", "service": "{service}"}}\n')
+
+
+def service_of(args: tuple) -> str:  # type: ignore[type-arg]
+    """The service a call is about: `self.name`, `self.service.name`, `self.rt.name`, or
+    its first argument's `.name` (KeeperClient.spawn(service, env))."""
+    for obj in args[:2]:
+        for path in (("name",), ("service", "name"), ("rt", "name")):
+            value: object = obj
+            for attr in path:
+                value = getattr(value, attr, None)
+            if isinstance(value, str):
+                return value
+    return ""
 
 
 def wrap(owner: object, attr: str, label: str) -> None:
     fn = getattr(owner, attr)
-    once = label in ONCE
-
-    def wanted() -> bool:
-        if not once:
-            return True
-        if label in _seen:
-            return False
-        _seen.add(label)
-        return True
 
     if fn.__code__.co_flags & CO_COROUTINE:
         @functools.wraps(fn)
         async def awrapper(*a, **k):  # type: ignore[no-untyped-def]
-            on = wanted()
-            if on:
-                mark(f"{label} begin")
+            svc = service_of(a)
+            mark(f"{label} begin", service=svc)
             try:
                 return await fn(*a, **k)
             finally:
-                if on:
-                    mark(f"{label} end")
+                mark(f"{label} end", service=svc)
         setattr(owner, attr, awrapper)
     else:
         @functools.wraps(fn)
         def wrapper(*a, **k):  # type: ignore[no-untyped-def]
-            on = wanted()
-            if on:
-                mark(f"{label} begin")
+            svc = service_of(a)
+            mark(f"{label} begin", service=svc)
             try:
                 return fn(*a, **k)
             finally:
-                if on:
-                    mark(f"{label} end")
+                mark(f"{label} end", service=svc)
         setattr(owner, attr, wrapper)
 
 

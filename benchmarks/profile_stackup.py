@@ -1,10 +1,12 @@
 """`make bench-profile`: where stackup's time goes, measured rather than guessed.
 
-    .cache/bench-venv/bin/python benchmarks/profile_stackup.py [--only startup,imports,relay,scale]
+    .cache/bench-venv/bin/python benchmarks/profile_stackup.py [--only startup,chain,imports,…]
 
 1. startup: `up` launch → first spawn as a timeline of phases (`_trace_up.py`: time
    marks around imports and the functions on the path, no change to `src/`), 5 runs,
    medians.
+   chain: the chain of 10 under the same marks: each link's time from the dependency
+   listening to the dependent's first statement, in spans.
 2. imports: `python -X importtime` of `up` (until its first service starts), `status`
    (5 services up) and the keeper: the import cost by package, and the heaviest
    imports stackup makes, by cumulative time.
@@ -119,6 +121,71 @@ def startup(runs: int, label: str) -> str:
             if durations[phase]]
     return (f"### `up`: launch → first service, by phase, {label} ({runs} runs, medians)\n\n"
             + c.table(["phase", "time"], rows))
+
+
+# ---- 1b. a dependent's start, link by link ------------------------------------------------
+
+def chain(runs: int, links: int = 10, delay: float = 0.2) -> str:
+    """The chain of 10 under `_trace_up.py`: for each link, where the time goes between the
+    dependency listening and the dependent's first statement."""
+    spans: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        folder = c.workdir("prof-chain")
+        times = folder / "times"
+        names = [f"s{i}" for i in range(links)]
+        ports = dict(zip(names, c.free_ports(links), strict=True))
+        stack = c.write_stack(folder, {
+            n: {"command": c.fixture(n, times, "--bind-delay", str(delay), "--port",
+                                     str(ports[n])), "port": ports[n],
+                **({"depends_on": [names[i - 1]]} if i else {})}
+            for i, n in enumerate(names)})
+        marks_file = folder / "marks"
+        proc = c.launch([VENV_PY, TRACE, str(marks_file), "--", "--no-color", "-f", str(stack),
+                         "up"], folder)
+        got = c.wait_for(names, times, timeout=30)
+        seen = c.tree(proc.pid)
+        time.sleep(0.1)
+        stop_and_clean(proc, seen)
+        last: dict[tuple[str, str], float] = {}
+        owner: dict[str, float] = {}
+        begun: dict[str, float] = {}
+        for line in marks_file.read_text().splitlines():
+            rec = json.loads(line)
+            key = (rec["mark"], rec.get("service", ""))
+            last.setdefault(key, rec["t"])  # the first call of each (a start happens once)
+            if rec["mark"] == "ServiceRunner._owns_port begin":
+                begun[rec["service"]] = rec["t"]
+            elif rec["mark"] == "ServiceRunner._owns_port end":
+                owner[rec["service"]] = rec["t"] - begun.get(rec["service"], rec["t"])
+        for i in range(links - 1):
+            dep, nxt = names[i], names[i + 1]
+            a = got[dep][1]
+            b = last.get(("Prober.wait_ready end", dep))
+            cc = last.get(("ServiceRunner._spawn begin", nxt))
+            d = last.get(("KeeperClient.spawn end", nxt))
+            e = got[nxt][0]
+            if None in (b, cc, d):
+                continue
+            spans["dependency listens → its readiness check passes"].append(b - a)
+            spans["  of which the ownership check (the last one)"].append(owner.get(dep, 0.0))
+            spans["check passed → dependent's spawn begins (state change, wake-up)"].append(cc - b)
+            spans["spawn begins → keeper's `spawned` (env, request, fork/exec)"].append(d - cc)
+            spans["`spawned` → dependent's first statement (sh + interpreter)"].append(e - d)
+            spans["total: dependency listens → dependent's first statement"].append(e - a)
+        c.remove(folder)
+    floor = bench_readiness_floor()
+    rows = [[k, c.ms(c.med(v)), c.ms(c.pct(v, 0.95))] for k, v in spans.items()]
+    rows.append(["spawn floor (`Popen(sh -c fixture)` → first statement, no supervisor)",
+                 c.ms(floor), ""])
+    return (f"### a dependent's start, link by link (chain of {links}, {runs} runs: "
+            f"{len(spans['total: dependency listens → dependent' + chr(39) + 's first statement'])}"
+            " links)\n\n" + c.table(["span", "median", "p95"], rows))
+
+
+def bench_readiness_floor() -> float:
+    import bench_readiness
+
+    return bench_readiness.spawn_floor()
 
 
 # ---- 2. import times ---------------------------------------------------------------------
@@ -498,7 +565,7 @@ def scale_idle(window: float = 10.0) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="startup,imports,relay,scale")
+    ap.add_argument("--only", default="startup,chain,imports,relay,scale")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--lines", type=int, default=200_000)
     args = ap.parse_args()
@@ -512,6 +579,8 @@ def main() -> None:
         c.compile_stackup()
         print(startup(args.runs, "with bytecode") + "\n", flush=True)
     c.compile_stackup()
+    if "chain" in parts:
+        print(chain(3) + "\n", flush=True)
     if "imports" in parts:
         print(imports(3) + "\n", flush=True)
     if "relay" in parts:
