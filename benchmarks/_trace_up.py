@@ -40,6 +40,8 @@ WRAP = {
     "stackup.server.control": ["serve"],
     "stackup.engine.probes": ["Prober.wait_ready"],
     "stackup.engine.runner": ["ServiceRunner._spawn", "ServiceRunner._owns_port"],
+    "stackup.server.statefile": ["write"],
+    "stackup.system.preflight": ["check_ports_free"],
 }
 
 _out = open(sys.argv[1], "a", buffering=1)  # noqa: SIM115  # lives as long as the process
@@ -130,9 +132,12 @@ def main() -> None:
         prof = cProfile.Profile()
 
         def dump(*_: object) -> None:
-            prof.disable()
-            prof.dump_stats(out)
-            mark("cprofile dumped")
+            try:
+                prof.disable()
+                prof.dump_stats(out)
+                mark("cprofile dumped")
+            except Exception as exc:  # never into the code the signal interrupted
+                mark(f"cprofile failed: {type(exc).__name__}")
 
         signal.signal(signal.SIGUSR1, dump)
     if args[:1] == ["--"]:

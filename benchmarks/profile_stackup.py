@@ -483,8 +483,57 @@ def scale_start() -> tuple[str, str]:
     finally:
         stop_and_clean(proc, seen)
     cp_text = cprofile_report(prof_out)
+    if not prof_out.exists():
+        tail = marks.read_text().splitlines()[-3:] + \
+            (folder / "tool.out").read_text(errors="replace").splitlines()[-5:]
+        cp_text += "\n" + "\n".join(f"    {t}" for t in tail)
     c.remove(folder)
     return spy_text, cp_text
+
+
+def scale_marks() -> str:
+    """The 200-service start under the time marks alone (no profiler): how often the
+    state file is written and what a write, an ownership check, loading cost."""
+    folder = c.workdir("prof-scale-marks")
+    times = folder / "times"
+    services = bench_scale.graph(times)
+    stack = Path(c.build("stackup", folder, services)[3])
+    marks = folder / "marks"
+    launched = time.time()
+    proc = c.launch([VENV_PY, TRACE, str(marks), "--", "--no-color", "-f", str(stack), "up"],
+                    folder)
+    seen: list[psutil.Process] = []
+    try:
+        got = c.wait_for(services, times, timeout=120)
+        all_up = max(b for _, b in got.values())
+        seen = c.tree(proc.pid)
+    finally:
+        stop_and_clean(proc, seen)
+    spans: dict[str, list[float]] = defaultdict(list)
+    open_at: dict[tuple[str, str], float] = {}
+    for line in marks.read_text().splitlines():
+        rec = json.loads(line)
+        if rec["t"] > all_up:
+            break  # the stop is not part of the start
+        name, _, edge = rec["mark"].rpartition(" ")
+        key = (name, rec.get("service", ""))
+        if edge == "begin":
+            open_at[key] = rec["t"]
+        elif edge == "end" and key in open_at:
+            spans[name].append(rec["t"] - open_at.pop(key))
+    c.remove(folder)
+    rows = []
+    for name, label in (("write", "state file written (`statefile.write`)"),
+                        ("ServiceRunner._owns_port", "ownership check (`_owns_port`)"),
+                        ("KeeperClient.spawn", "spawn through the keeper"),
+                        ("load_stack", "`load_stack` (200 services)"),
+                        ("check_ports_free", "preflight: 200 ports free")):
+        v = spans.get(name, [])
+        rows.append([label, f"{len(v):,}", c.ms(c.med(v)), c.ms(c.pct(v, 0.95)),
+                     c.secs(sum(v), 2)])
+    return (f"**200 services, start until all listen, under the time marks only** "
+            f"({all_up - launched:.2f} s)\n\n"
+            + c.table(["call", "calls", "median", "p95", "sum"], rows))
 
 
 def short(file: str) -> str:
@@ -588,6 +637,7 @@ def main() -> None:
     if "scale" in parts:
         spy_text, cp_text = scale_start()
         print(spy_text + "\n\n" + cp_text + "\n", flush=True)
+        print(scale_marks() + "\n", flush=True)
         print(scale_idle() + "\n", flush=True)
     print(f"`{c.uptime()}`")
     sys.stdout.flush()
