@@ -2,7 +2,7 @@
 
 Taken with stackup's bytecode compiled (as a pip install leaves it); where stackup runs
 without .pyc by default (PYTHONDONTWRITEBYTECODE=1 and an editable install, as on the
-project's machine), also without, first, as `stackup, no bytecode`.
+project's machine), also without, in each round, as `stackup, no bytecode`.
 
 Five independent services (the fixture, binding at once). Per run and tool: the time
 from `Popen(tool)` to the first service's first statement (`launch → first spawned`:
@@ -90,13 +90,14 @@ NO_PYC = "stackup, no bytecode"
 
 def measure(runs: int) -> dict[str, dict[str, object]]:
     res: dict[str, list[dict[str, object]]] = {t: [] for t in c.TOOLS}
-    if c.no_bytecode_by_default():
-        # First as this machine runs it by default: stackup's modules compiled at every
-        # start (PYTHONDONTWRITEBYTECODE=1, editable install); then with bytecode.
-        c.drop_stackup_bytecode()
-        res[NO_PYC] = [c.attempt(run, "stackup") for _ in range(runs)]
-    c.compile_stackup()
     for _ in range(runs):
+        if c.no_bytecode_by_default():
+            # Also as this machine runs it by default: stackup's modules compiled at
+            # every start (PYTHONDONTWRITEBYTECODE=1, editable install), in the same
+            # round as the others so that load drifts hit both alike.
+            c.drop_stackup_bytecode()
+            res.setdefault(NO_PYC, []).append(c.attempt(run, "stackup"))
+        c.compile_stackup()
         for tool in c.TOOLS:
             res[tool].append(c.attempt(run, tool))
     out: dict[str, dict[str, object]] = {}
