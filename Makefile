@@ -1,6 +1,8 @@
 # make demo   run the demo stack (stack.yaml) in the foreground; Ctrl-C stops it
 #             (installs stackup alone: no test tools)
 # make test   lint + test suite
+# make bench  issue 8's speed table: stackup beside honcho, supervisord, bash (~10 min)
+# make bench-profile  where stackup's time goes (importtime, py-spy): docs/benchmarks.md
 # make soak   5-minute soak run of a detached supervisor (not part of make test)
 # make tools  headless chromium, Graphviz, mermaid.js, nginx and tmux for the tests (CI runs it)
 # make medcor the MedCor example platform in the foreground (PROFILES="proxy voice")
@@ -18,7 +20,7 @@ STAMP     := $(VENV)/.installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint schema soak tools clean medcor recipes recipes-deps e2e
+.PHONY: venv demo test lint schema soak bench bench-profile tools clean medcor recipes recipes-deps e2e
 
 venv: $(STAMP)
 
@@ -57,6 +59,23 @@ schema: venv
 # `up -d`; reports whether the supervisor's files, threads and memory stay flat.
 soak: venv
 	$(BIN)/python benchmarks/soak.py --minutes 5
+
+# Benchmarks (docs/benchmarks.md): the peers (supervisor, honcho) and py-spy live in the
+# bench's own venv, so stackup's .venv keeps exactly its own dependencies; the harness
+# runs under that venv's Python and starts .venv/bin/stackup. Not part of `make test`.
+BENCH_VENV  := .cache/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): benchmarks/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r benchmarks/requirements.txt
+	@touch $@
+
+bench: $(RUN_STAMP) $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/bench.py $(BENCH_ARGS)
+
+bench-profile: $(RUN_STAMP) $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/profile_stackup.py $(BENCH_ARGS)
 
 # The examples' Python requirements, into the project's .venv (reinstalled when a
 # requirements.txt changes).

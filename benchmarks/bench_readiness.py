@@ -1,4 +1,8 @@
-"""Readiness ordering: a chain of 10 services and a diamond, stackup vs honcho + wait loop.
+"""Readiness ordering: a chain of 10 services and a diamond, stackup vs its peers + wait loop.
+
+Tools (`_common.build`): stackup (`depends_on`), honcho and supervisord (`priority`)
+with the 100 ms wait loop their users write before each dependent, and a bash script
+with the same loop.
 
 Chain: s0 → s1 → … → s9, each binding 200 ms after it starts. Measured per run: time
 from launching the tool to s9 bound, overhead per link `(t9_bound − launch − 10×0.2)/10`,
@@ -45,26 +49,21 @@ def run_graph(tool: str, deps: dict[str, list[str]], delay: float) -> tuple[floa
     folder = c.workdir(f"ready-{tool}")
     times = folder / "times"
     ports = dict(zip(deps, c.free_ports(len(deps)), strict=True))
-    cmds = {n: c.fixture(n, times, "--bind-delay", str(delay), "--port", str(ports[n]))
-            for n in deps}
-    if tool == "stackup":
-        stack = c.write_stack(folder, {
-            n: {"command": cmds[n], "port": ports[n], **({"depends_on": d} if d else {})}
-            for n, d in deps.items()})
-        cmd = c.stackup_cmd(stack)
-    else:
-        procfile = c.write_procfile(folder, {
-            n: c.wait_loop([ports[d] for d in deps[n]], cmds[n]) if deps[n] else cmds[n]
-            for n in deps})
-        cmd = c.honcho_cmd(procfile)
+    services = {n: c.Svc(c.fixture(n, times, "--bind-delay", str(delay), "--port",
+                                   str(ports[n])), ports[n], list(deps[n])) for n in deps}
+    cmd = c.build(tool, folder, services)
     launched = time.time()
     proc = c.launch(cmd, folder)
-    got = c.wait_for(deps, times, timeout=30)
-    seen = c.tree(proc.pid)
-    c.stop(proc)
-    c.cleanup(proc, seen)
+    seen = []
+    try:
+        got = c.wait_for(deps, times, timeout=30, every=0.01)
+        seen = c.tree(proc.pid)
+    finally:
+        c.stop_tool(tool, proc)
+        c.cleanup(proc, seen)
     if set(got) != set(deps):
-        raise SystemExit(f"{tool}: only {sorted(got)} came up; see {folder}")
+        raise c.failed(tool, f"only {sorted(got)} came up", folder)
+    c.remove(folder)
     return launched, got
 
 
@@ -84,43 +83,65 @@ def diamond_run(tool: str) -> dict[str, float]:
             "ok": all(got[n][0] >= got[d][1] for n, ds in DIAMOND.items() for d in ds)}
 
 
-def ms(x: float) -> str:
-    return f"{x * 1000:.1f} ms"
+def measure(runs: int) -> dict[str, object]:
+    floor = spawn_floor()
+    chains: dict[str, list[dict[str, object]]] = {t: [] for t in c.TOOLS}
+    dias: dict[str, list[dict[str, float]]] = {t: [] for t in c.TOOLS}
+    for _ in range(runs):  # tools take turns: load drifts hit all alike
+        for tool in c.TOOLS:
+            chains[tool].append(c.attempt(chain_run, tool))
+            dias[tool].append(c.attempt(diamond_run, tool))
+    out: dict[str, object] = {"floor": floor}
+    for tool in c.TOOLS:
+        rs = chains[tool]
+        lat = [x for r in rs for x in r["lat"]]  # type: ignore[attr-defined]
+        dia = dias[tool]
+        out[tool] = {
+            "first": c.med([r["first"] for r in rs]),  # type: ignore[misc]
+            "total": c.med([r["total"] for r in rs]),  # type: ignore[misc]
+            "overhead": c.med([r["overhead"] for r in rs]),  # type: ignore[misc]
+            "lat": c.med(lat), "lat_p95": c.pct(lat, 0.95), "lat_max": max(lat),
+            "violations": sum(r["violations"] for r in rs),  # type: ignore[misc]
+            "web": c.med([d["web"] for d in dia]), "web_max": max(d["web"] for d in dia),
+            "gap": c.med([d["gap"] for d in dia]), "gap_max": max(d["gap"] for d in dia),
+            "ok": all(d["ok"] for d in dia),
+        }
+    return out
+
+
+LABELS = {"stackup": "stackup", "honcho": "honcho + wait loop",
+          "supervisord": "supervisord (priority) + wait loop", "bash": "bash script + wait loop"}
+
+
+def report(out: dict[str, object], runs: int) -> str:
+    floor = float(out["floor"])  # type: ignore[arg-type]
+    rows, drows = [], []
+    for tool in c.TOOLS:
+        r: dict[str, float] = out[tool]  # type: ignore[assignment]
+        rows.append([LABELS[tool], c.ms(r["first"]), c.secs(r["total"]), c.ms(r["overhead"]),
+                     c.ms(r["lat"]), c.ms(r["lat_p95"]), c.ms(r["lat_max"]),
+                     f"{c.ms(r['lat'] - floor)} / {c.ms(r['lat_p95'] - floor)}",
+                     int(r["violations"])])
+        drows.append([LABELS[tool], c.secs(r["web"]), c.secs(r["web_max"]), c.ms(r["gap"]),
+                      c.ms(r["gap_max"]), "yes" if r["ok"] else "NO"])
+    return (f"### chain of 10, 200 ms bind delay each ({runs} runs; spawn floor {c.ms(floor)})"
+            "\n\n" + c.table(
+                ["tool", "launch → s0 started", "time to s9 ready", "overhead/link",
+                 "dependent start latency median", "p95", "max",
+                 "median / p95 − spawn floor", "ordering violations"], rows)
+            + f"\n\n### diamond db → {{api1, api2}} → web, 300 ms bind delay each "
+            f"({runs} runs; ideal 0.9 s + spawn)\n\n" + c.table(
+                ["tool", "time to web ready", "max", "api1/api2 start gap median", "max",
+                 "order respected"], drows))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 runs instead of 5")
-    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    runs = args.runs or (2 if args.quick else 5)
-    floor = spawn_floor()
-    print(f"# readiness — {c.machine()}, {runs} runs, spawn floor {ms(floor)}\n")
-    rows, drows = [], []
-    for tool in ("stackup", "honcho"):
-        label = tool if tool == "stackup" else "honcho + 100 ms wait loop"
-        chains = [chain_run(tool) for _ in range(runs)]
-        lat = [x for r in chains for x in r["lat"]]  # type: ignore[attr-defined]
-        rows.append([
-            label, ms(c.med([r["first"] for r in chains])),
-            f"{c.med([r['total'] for r in chains]):.2f} s",
-            ms(c.med([r["overhead"] for r in chains])),
-            ms(c.med(lat)), ms(c.pct(lat, 0.95)), ms(max(lat)),
-            ms(c.med(lat) - floor), sum(r["violations"] for r in chains),
-        ])
-        dia = [diamond_run(tool) for _ in range(runs)]
-        drows.append([
-            label, f"{c.med([d['web'] for d in dia]):.2f} s",
-            ms(c.med([d["gap"] for d in dia])), ms(max(d["gap"] for d in dia)),
-            "yes" if all(d["ok"] for d in dia) else "NO",
-        ])
-    print("## chain of 10 (200 ms bind delay each)\n")
-    print(c.table(["tool", "launch → s0 started", "time to s9 ready", "overhead/link",
-                   "dep. start latency median", "p95", "max", "median − spawn floor",
-                   "ordering violations"], rows))
-    print("\n## diamond db → {api1, api2} → web (300 ms bind delay each; ideal 0.9 s)\n")
-    print(c.table(["tool", "time to web ready", "api1/api2 start gap median", "max",
-                   "order respected"], drows))
+    c.compile_stackup()
+    print(f"# readiness — {c.machine()}\n")
+    print(report(measure(args.runs), args.runs))
 
 
 if __name__ == "__main__":

@@ -1,40 +1,56 @@
-"""Output relay: 4 services × 200,000 lines × 100 bytes at once, stackup vs honcho.
+"""Output relay: 4 services × 200,000 lines × 100 bytes at once, until all are in the files.
 
-The benchmark reads the tool's stdout through a pipe and, while reading, only counts
-lines ending in the payload's `x\\n` (cheap, so the reader is never the bottleneck);
-every line is parsed after the run. Measured: wall time from launching the tool until
-the last of the 4×N lines arrived, lines lost, lines cut or spliced (a service line must
-parse back exactly into `<name> <seq> xxx…` under a prefix naming the same service), and
-the tool's own CPU time (user+system, psutil) at that moment. "Own" means the tool's
-process plus any helper process it forked from itself (same command line: honcho's one
-multiprocessing helper per service); the services and their `sh` are excluded.
+Each service prints its lines as fast as it can (64 KiB writes); the benchmark follows
+the files each tool writes (`_logs.Tail`, across rotation) and counts lines ending in the
+payload's `x\\n`; every line is parsed back after the run. Variants:
+
+- `shell`: the floor, a bash script with `fixture > rN.log &` per service;
+- `supervisord`: one `stdout_logfile` per program (no prefix, no rotation: maxbytes 0);
+- `honcho`: it has no files: its stdout, prefixed, into one file;
+- `stackup -d`: `stackup up -d`, the keeper writing `.stackup/logs/rN.log` (stamped; the
+  detached supervisor follows no file: nothing asks for the lines);
+- `stackup`: the foreground `stackup up`, stdout into a file: both when all lines are in
+  `.stackup/logs/` and when all are on its stdout (`HH:MM:SS rN | …`, what the terminal
+  shows), from the same run.
+
+Measured: launch → all 4×N lines in the files, and first line in → all in (the relay
+without the tool's start-up); lines lost, cut or spliced, duplicated
+(worst run); the tool's own CPU (user+system) at that moment — stackup's supervisor
+and keeper separately, honcho's process and its per-service helpers, supervisord's
+process; the services are not counted.
+
+stackup's log files are capped (10 MB + one rotated file): 200,000 × ~124 bytes is
+~25 MB per service, so the files rotate twice and keep only the last ~20 MB; "in the
+files" counts every line the keeper wrote into them, read while they were there.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import select
 import subprocess
-import threading
 import time
 
 import _common as c
+import _logs
 import psutil
 
-SERVICES, WIDTH = 4, 100
+SERVICES = 4
+VARIANTS = ("shell", "supervisord", "honcho", "stackup -d", "stackup")
 
 
-def tool_cpu(pid: int) -> float:
-    procs = c.tree(pid)
-    if not procs:
+def own_cpu(root: psutil.Process | None) -> float:
+    """CPU of `root` and its descendants with the same command line (honcho's helpers)."""
+    if root is None:
         return float("nan")
-    own = procs[0].cmdline()
+    try:
+        cmd = root.cmdline()
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return float("nan")
     total = 0.0
     for p in procs:
         try:
-            if p.pid == pid or p.cmdline() == own:
+            if p.pid == root.pid or p.cmdline() == cmd:
                 t = p.cpu_times()
                 total += t.user + t.system
         except psutil.Error:
@@ -42,101 +58,142 @@ def tool_cpu(pid: int) -> float:
     return total
 
 
-def check(data: bytes, names: list[str], count: int) -> tuple[int, int]:
-    """(lines lost, lines cut or spliced) in the tool's output."""
-    seen: set[tuple[str, int]] = set()
-    bad = 0
-    for raw in data.split(b"\n"):
-        line = raw.decode("utf-8", "replace")
-        head, sep, payload = line.partition(" | ")
-        label = head.split(" ", 1)[1].strip().split(".")[0] if " " in head else ""
-        if not sep or label == "system" or not line:
-            continue
-        parts = payload.split(" ", 2)
-        ok = (len(parts) == 3 and parts[0] == label and parts[0] in names
-              and parts[1].isdigit() and len(payload) == WIDTH - 1
-              and parts[2] == "x" * len(parts[2]))
-        if ok and int(parts[1]) < count:
-            seen.add((parts[0], int(parts[1])))
-        else:
-            bad += 1
-    return len(names) * count - len(seen), bad
-
-
-def run(tool: str, count: int, idle_timeout: float = 5.0) -> dict[str, float]:
-    folder = c.workdir(f"relay-{tool}")
+def run(variant: str, count: int) -> dict[str, float]:
+    folder = c.workdir(f"relay-{variant.replace(' ', '')}")
     names = [f"r{i}" for i in range(SERVICES)]
-    cmds = {n: c.fixture(n, None, "--lines", str(count), "--width", str(WIDTH)) for n in names}
-    if tool == "stackup":
-        cmd = c.stackup_cmd(c.write_stack(folder, {n: {"command": cmds[n]} for n in names}))
+    fix = {n: c.fixture(n, None, "--lines", str(count), "--width", str(_logs.WIDTH))
+           for n in names}
+    stdout_file = folder / "stdout.out"
+    groups: dict[str, list[_logs.Tail]]
+    logs = folder / ".stackup" / "logs"
+    if variant == "shell":
+        cmd = c.build("bash", folder, {n: c.Svc(f"{fix[n]} > {folder / n}.log") for n in names})
+        groups = {"files": [_logs.Tail(folder / f"{n}.log") for n in names]}
+    elif variant == "supervisord":
+        cmd = c.build("supervisord", folder,
+                      {n: c.Svc(fix[n], log=folder / f"{n}.log") for n in names})
+        groups = {"files": [_logs.Tail(folder / f"{n}.log") for n in names]}
+    elif variant == "honcho":
+        cmd = c.build("honcho", folder, {n: c.Svc(fix[n]) for n in names})
+        groups = {"files": [_logs.Tail(stdout_file)]}
     else:
-        cmd = c.honcho_cmd(c.write_procfile(folder, cmds))
+        cmd = c.build("stackup", folder, {n: c.Svc(fix[n]) for n in names})
+        if variant == "stackup -d":
+            cmd.append("-d")
+        groups = {"files": [_logs.Tail(logs / f"{n}.log") for n in names]}
+        if variant == "stackup":
+            groups["stdout"] = [_logs.Tail(stdout_file)]
     expected = SERVICES * count
-    chunks: list[bytes] = []
-    arrived = 0
-    last = b""
-    first_at = done_at = cpu = float("nan")
+    out = stdout_file.open("wb")
+    seen: list[psutil.Process] = []
+    sup = keeper = None
     launched = time.time()
-    proc = c.launch(cmd, folder, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    seen = c.tree(proc.pid)
-    while True:
-        ready, _, _ = select.select([fd], [], [], idle_timeout)
-        if not ready:
-            break  # nothing for idle_timeout: whatever is missing is lost
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        n = chunk.count(b"x\n") + (last == b"x" and chunk[:1] == b"\n")
-        if n and arrived == 0:
-            first_at = time.time()
-            seen = c.tree(proc.pid)
-        arrived += n
-        last = chunk[-1:]
-        if arrived >= expected:
-            done_at = time.time()
-            cpu = tool_cpu(proc.pid)
-            break
-    seen += c.tree(proc.pid)
-    if math.isnan(cpu):  # incomplete
-        cpu = tool_cpu(proc.pid)
-    time.sleep(0.3)  # stragglers, e.g. a line relayed twice
-    while select.select([fd], [], [], 0)[0] and (chunk := os.read(fd, 1 << 20)):
-        chunks.append(chunk)
-    drain = threading.Thread(target=proc.stdout.read)  # until the tool exits
-    drain.start()
-    c.stop(proc)
-    c.cleanup(proc, seen)
-    drain.join(5)
-    lost, bad = check(b"".join(chunks), names, count)
-    return {"wall": done_at - launched, "stream": done_at - first_at,
-            "first": first_at - launched, "lost": lost, "bad": bad, "cpu": cpu}
+    proc = c.launch(cmd, folder, stdout=out)
+    try:
+        def alive() -> bool:
+            # `up -d` returns once the services run, while the keeper writes on: there
+            # the idle timeout alone ends a run that stalls.
+            return variant == "stackup -d" or proc.poll() is None
+
+        first: dict[str, float] = {}
+        done = _logs.follow(groups, expected, alive, first=first)
+        if variant == "stackup -d":
+            proc.wait(30)
+            sup, keeper = c.stackup_procs(folder)
+        if variant == "stackup":
+            sup = psutil.Process(proc.pid)
+            keeper = c.keeper_of(proc.pid)
+        cpu = {"sup": c.cpu_of(sup), "keeper": c.cpu_of(keeper)} if variant.startswith(
+            "stackup") else {"sup": own_cpu(c.tree(proc.pid)[0] if c.tree(proc.pid) else None)
+                             if variant != "shell" else 0.0, "keeper": float("nan")}
+        seen = c.tree(proc.pid) + (c.tree(sup.pid) if sup is not None else []) + \
+            (c.tree(keeper.pid) if keeper is not None else [])
+        time.sleep(0.3)  # stragglers, e.g. a line written twice
+        for ts in groups.values():
+            for t in ts:
+                t.poll()
+    finally:
+        if variant == "stackup -d":
+            subprocess.run([c.STACKUP, "-f", str(folder / "stack.yaml"), "down"],
+                           cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=30, check=False)
+        else:
+            c.stop_tool("bash" if variant == "shell" else variant, proc)
+        c.cleanup(proc, seen)
+        out.close()
+    res: dict[str, float] = {"cpu": cpu["sup"], "keeper_cpu": cpu["keeper"]}
+    for label, ts in groups.items():
+        style = {"shell": "raw", "supervisord": "raw", "honcho": "prefixed"}.get(
+            variant, "stamped" if label == "files" else "prefixed")
+        seen_lines: set[tuple[str, int]] = set()
+        bad = dupes = 0
+        for t in ts:
+            name = t.path.name.split(".")[0] if style != "prefixed" else None
+            got, b, d = _logs.check(t.data(), style, names, count, name)
+            seen_lines |= got
+            bad += b
+            dupes += d
+            t.close()
+        res[f"{label}_wall"] = done[label] - launched
+        res[f"{label}_stream"] = done[label] - first.get(label, float("nan"))
+        res[f"{label}_lost"] = expected - len(seen_lines)
+        res[f"{label}_bad"] = bad
+        res[f"{label}_dupes"] = dupes
+    c.remove(folder)
+    return res
+
+
+def measure(runs: int, count: int) -> dict[str, dict[str, float]]:
+    res: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    for _ in range(runs):
+        for v in VARIANTS:
+            res[v].append(c.attempt(run, v, count))
+    out: dict[str, dict[str, float]] = {}
+    for v, rs in res.items():
+        agg: dict[str, float] = {}
+        for key in rs[0]:
+            vals = [r[key] for r in rs]
+            worst = key.endswith(("_lost", "_bad", "_dupes"))
+            agg[key] = max(vals) if worst else c.med(vals)
+            if key.endswith("_wall"):
+                agg[key + "_max"] = max(vals)
+        out[v] = agg
+    return out
+
+
+def report(out: dict[str, dict[str, float]], runs: int, count: int) -> str:
+    rows = []
+    for v, r in out.items():
+        for label in ("files", "stdout"):
+            if f"{label}_wall" not in r:
+                continue
+            where = {"files": "its log files" if v != "honcho" else "its stdout (a file)",
+                     "stdout": "its stdout (a file)"}[label]
+            wall = r[f"{label}_wall"]
+            cpu = "0" if v == "shell" else (
+                f"{r['cpu']:.2f} s + keeper {r['keeper_cpu']:.2f} s" if v.startswith("stackup")
+                else f"{r['cpu']:.2f} s")
+            stream = r[f"{label}_stream"]
+            rows.append([v, where, c.secs(wall), c.secs(r[f"{label}_wall_max"]), c.secs(stream),
+                         f"{SERVICES * count / stream / 1000:.0f} k/s" if stream > 0
+                         else "—",
+                         int(r[f"{label}_lost"]), int(r[f"{label}_bad"]),
+                         int(r[f"{label}_dupes"]), cpu])
+    return (f"### relay: {SERVICES} × {count:,} lines × {_logs.WIDTH} B ({runs} runs, medians;"
+            " lost/cut/dup: worst run)\n\n"
+            + c.table(["tool", "until all lines are in", "launch → all in", "max",
+                       "first line in → all in", "lines/s (first → all)",
+                       "lost", "cut/spliced", "duplicated", "tool's own CPU"], rows))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4 × 50,000 lines, 1 run")
-    ap.add_argument("--runs", type=int, default=None)
-    ap.add_argument("--lines", type=int, default=None)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--lines", type=int, default=200_000)
     args = ap.parse_args()
-    count = args.lines or (50_000 if args.quick else 200_000)
-    runs = args.runs or (1 if args.quick else 3)
-    print(f"# relay — {c.machine()}, {SERVICES} × {count:,} lines × {WIDTH} B, {runs} runs\n")
-    rows = []
-    for tool in ("stackup", "honcho"):
-        res = [run(tool, count) for _ in range(runs)]
-        wall = c.med([r["wall"] for r in res])
-        rows.append([
-            tool, f"{wall:.2f} s", f"{c.med([r['stream'] for r in res]):.2f} s",
-            f"{SERVICES * count / wall / 1000:.0f} k/s",
-            max(int(r["lost"]) for r in res), max(int(r["bad"]) for r in res),
-            f"{c.med([r['cpu'] for r in res]):.2f} s",
-        ])
-    print(c.table(["tool", "launch → all lines arrived", "first → last line", "lines/s",
-                   "lines lost (worst run)", "cut/spliced (worst run)",
-                   "tool's own CPU"], rows))
+    c.compile_stackup()
+    print(f"# relay — {c.machine()}\n")
+    print(report(measure(args.runs, args.lines), args.runs, args.lines))
 
 
 if __name__ == "__main__":
