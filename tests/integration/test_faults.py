@@ -248,10 +248,12 @@ def test_restart_stops_what_the_crashed_instance_left_holding_the_port(stackup, 
     # (a second crash would close the window in which `healthy` can be seen).
     p = port()
     marker = stackup.dir / "crashed-once"
+    server = svc("--port", p)
     stackup.write(f"""
         services:
           wrapped:
-            command: "if [ -e {marker} ]; then exec {svc('--port', p)}; fi; touch {marker}; {svc('--port', p)} & sleep 0.5; exit 1"
+            command: "if [ -e {marker} ]; then exec {server}; fi;
+              touch {marker}; {server} & sleep 0.5; exit 1"
             port: {p}
             restart: on-failure
             max_restarts: 1

@@ -147,6 +147,20 @@ def test_follower_reads_old_tail_and_new_file_in_one_read(tmp_path: Path) -> Non
     assert texts(follower.read()) == ["tail of old", "head of new"]
 
 
+def test_follower_reads_the_file_between_two_rotations_in_one_read(tmp_path: Path) -> None:
+    # A flood can make the keeper rotate twice before the follower reads again: the
+    # middle file (now a.log.1) must be read too, not skipped for the new a.log.
+    files = LogFiles(tmp_path, max_bytes=200)
+    files.write("a", ["before"], T0)
+    follower = Follower(log_path(tmp_path, "a"))
+    follower.read()
+    lines = [f"line {i:03d} " + "x" * 40 for i in range(7)]
+    for line in lines:  # ~75 bytes stamped: a.log rotates after 4 lines, then 3, then a.log
+        files.write("a", [line], T0)
+    files.close()
+    assert texts(follower.read()) == lines
+
+
 def test_follower_rereads_a_truncated_file_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "a.log"
     write_raw(path, [(T0, "a long first line to make the file big")])

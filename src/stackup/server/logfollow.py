@@ -1,10 +1,10 @@
 """Following the log files as the output keeper writes them.
 
 `Follower` tails one file across rotation (the keeper renames `x.log` to `x.log.1`
-and starts a new `x.log`); `wait_for_change` blocks until a file in the folder
-changes (inotify, or a short poll where there is none). `stackup logs -f` uses them
-directly; the supervisor wakes on the same inotify descriptor in its event loop
-(`OutputFollower` in `server/output.py`).
+and starts a new `x.log`, even twice between two reads under a flood);
+`FolderWatch` blocks until a file in the folder changes (inotify, or a short poll
+where there is none). `stackup logs -f` uses them directly; the supervisor wakes on
+its own inotify descriptor in its event loop (`LogOutput` in `server/output.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import select
 from pathlib import Path
 
-from stackup.server.logfiles import parse_line
+from stackup.server.logfiles import parse_line, rotated_path
 from stackup.system.inotify import Watch
 
 POLL_FALLBACK = 0.1  # seconds between looks where inotify is missing
@@ -28,7 +28,10 @@ class Follower:
         self._inode: int | None = None
         self._offset = 0
         self._partial = b""
+        self.rotations = 0  # rotations followed (files left for the next one)
         self._open(at=start)
+        if self._fd is None:  # a rotated file there already is not one to catch up on
+            self._inode = self._inode_of(rotated_path(path))
 
     def _open(self, at: int | None = 0) -> None:
         """Open the file at byte `at` (None: at its end)."""
@@ -40,6 +43,16 @@ class Follower:
         self._fd, self._inode = fd, st.st_ino
         self._offset = st.st_size if at is None else min(at, st.st_size)
 
+    @staticmethod
+    def _inode_of(path: Path) -> int | None:
+        try:
+            return path.stat().st_ino
+        except FileNotFoundError:
+            return None
+
+    def _current_inode(self) -> int | None:
+        return self._inode_of(self.path)
+
     @property
     def position(self) -> int:
         return self._offset
@@ -47,22 +60,55 @@ class Follower:
     def read_raw(self) -> str:
         """New complete lines as written (stamps included), joined by "\\n", without
         the last newline; "" when there are none."""
+        data = b""
         if self._fd is None:
+            # No file open: not there yet, or rotated away before the next one came. A
+            # file rotated meanwhile comes before the new one.
+            data += self._skipped_generation(self._current_inode())
             self._open(at=0)
             if self._fd is None:
-                return ""
-        data = self._drain()
+                return self._text(data)
+        data += self._drain()
         try:
             st = self.path.stat()
         except FileNotFoundError:
+            current, truncated = None, False
+        else:
+            current, truncated = st.st_ino, st.st_ino == self._inode and st.st_size < self._offset
+        if current == self._inode and not truncated:
             return self._text(data)
-        if st.st_ino != self._inode or st.st_size < self._offset:
-            os.close(self._fd)  # rotated (or truncated): what is left of the old file
-            self._fd = None  # was read above; the new one is read from its start
+        os.close(self._fd)  # rotated, removed or truncated: what is left was read above
+        self._fd = None
+        if not truncated:
+            self.rotations += 1
+            data += self._skipped_generation(current)
+        if current is not None:  # the new file from its start; if none yet, once it is there
             self._open(at=0)
             if self._fd is not None:
                 data += self._drain()
         return self._text(data)
+
+    def _skipped_generation(self, current_inode: int | None) -> bytes:
+        """Under a flood the keeper can rotate twice between two reads: the file read
+        so far went away, the one after it is now `x.log.1`, and only then comes the
+        new `x.log`. That middle file is read whole, or its lines would never be seen.
+        (Rotated more often than that, the files in between are gone: `rotations`
+        counts what was followed, so a caller counting the renames can tell.)"""
+        try:
+            fd = os.open(rotated_path(self.path), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return b""
+        inode = os.fstat(fd).st_ino
+        if inode in (self._inode, current_inode):  # one rotation: nothing in between
+            os.close(fd)
+            return b""
+        self.rotations += 1
+        self._fd, self._inode, self._offset = fd, inode, 0
+        try:
+            return self._drain()
+        finally:
+            os.close(fd)
+            self._fd = None
 
     def read(self) -> list[tuple[float, str]]:
         """New complete lines as (epoch, line)."""

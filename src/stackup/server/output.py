@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from stackup.events import EventBus, OutputLines
-from stackup.server.logfiles import NOTE_TAG, STAMP_WIDTH, log_path, output_tail, stamped_tail
+from stackup.events import EventBus, Notice, OutputLines
+from stackup.server.logfiles import (
+    MAX_BYTES,
+    NOTE_TAG,
+    STAMP_WIDTH,
+    log_path,
+    output_tail,
+    stamped_tail,
+)
 from stackup.server.logfollow import Follower
-from stackup.system.inotify import Watch
+from stackup.system.inotify import IN_MOVED_FROM, Watch
 
 POLL_FALLBACK = 0.02  # seconds between reads where inotify is missing
 
@@ -34,6 +42,8 @@ class LogOutput:
         self._watch: Watch | None = None
         self._poller: asyncio.Task[None] | None = None
         self._stamps: dict[str, float] = {}
+        self._renames: dict[str, int] = {}  # rotations of followed files (inotify)
+        self._reported: dict[str, int] = {}  # of them, rotations said to be unseen
 
     def open(self) -> None:
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -121,14 +131,20 @@ class LogOutput:
     def _ensure_follower(self, service: str) -> None:
         if service not in self._followers:
             self._followers[service] = Follower(log_path(self.dir, service), start=None)
+            self._renames[service] = self._reported[service] = 0
 
     def _on_change(self) -> None:
         assert self._watch is not None
-        changed = self._watch.read()
-        for name in changed:
-            service = name.split(".log", 1)[0]
-            if service in self._followers:
-                self._publish(service)
+        changed: set[str] = set()
+        for mask, name in self._watch.events():
+            service, _, suffix = name.partition(".log")
+            if service not in self._followers:
+                continue
+            changed.add(service)
+            if mask & IN_MOVED_FROM and not suffix:  # x.log → x.log.1: the keeper rotated
+                self._renames[service] = self._renames.get(service, 0) + 1
+        for service in changed:
+            self._publish(service)
 
     async def _poll(self) -> None:
         while True:
@@ -145,6 +161,7 @@ class LogOutput:
         if follower is None:
             return
         raw = follower.read_raw()
+        self._report_unseen(service, follower)
         if not raw:
             return
         # Lines written by one keeper write share one stamp: publish them as one batch
@@ -163,6 +180,19 @@ class LogOutput:
             batch.append(text)
         if batch:
             self.bus.publish(OutputLines(service, batch, self._epoch(stamp)))
+
+    def _report_unseen(self, service: str, follower: Follower) -> None:
+        """Output faster than it is shown (a flood into a slow terminal) can rotate a
+        log file more than twice between two reads; what was in the files between is
+        gone. Said once per loss, rather than printing a stream with a silent hole."""
+        unseen = self._renames.get(service, 0) - follower.rotations - self._reported.get(service, 0)
+        if unseen <= 0:
+            return
+        self._reported[service] = self._reported.get(service, 0) + unseen
+        size = unseen * MAX_BYTES // (1024 * 1024)
+        self.bus.publish(Notice(service, f"output came faster than it could be read back: "
+                                f"about {size} MB of it was rotated out of the log files "
+                                f"unseen", time.time()))
 
     def _epoch(self, ts: str) -> float:
         when = self._stamps.get(ts)

@@ -61,19 +61,23 @@ class Watch:
 
     def read(self) -> set[str]:
         """Names of the files changed since the last read (empty when none)."""
-        names: set[str] = set()
+        return {name for _mask, name in self.events()}
+
+    def events(self) -> list[tuple[int, str]]:
+        """(mask, file name) of every event since the last read, in order."""
+        events: list[tuple[int, str]] = []
         while True:
             try:
                 data = os.read(self.fd, 64 * 1024)
             except BlockingIOError:
-                return names
+                return events
             offset = 0
             while offset + _EVENT.size <= len(data):
-                _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
+                _wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
                 start = offset + _EVENT.size
                 name = data[start : start + length].rstrip(b"\0")
                 if name:
-                    names.add(os.fsdecode(name))
+                    events.append((mask, os.fsdecode(name)))
                 offset = start + length
 
     def close(self) -> None:
