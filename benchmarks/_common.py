@@ -388,11 +388,14 @@ def stackup_procs(folder: Path) -> tuple[psutil.Process | None, psutil.Process |
 
 
 def keeper_of(supervisor_pid: int) -> psutil.Process | None:
-    """The keeper a foreground supervisor started: its child running stackup.server.keeper."""
+    """The keeper a foreground supervisor started: its child titled `stackup-keeper …`
+    (forked), or running `stackup.server.keeper` (a new interpreter)."""
     with contextlib.suppress(psutil.Error):
         for child in psutil.Process(supervisor_pid).children():
             with contextlib.suppress(psutil.Error):
-                if "stackup.server.keeper" in child.cmdline():
+                cmdline = child.cmdline()
+                if cmdline and (cmdline[0].startswith("stackup-keeper")
+                                or "stackup.server.keeper" in cmdline):
                     return child
     return None
 

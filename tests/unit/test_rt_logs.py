@@ -161,6 +161,32 @@ def test_follower_reads_the_file_between_two_rotations_in_one_read(tmp_path: Pat
     assert texts(follower.read()) == lines
 
 
+def test_follower_keeps_lines_written_between_its_read_and_the_rotation(tmp_path: Path) -> None:
+    # The keeper runs beside the follower: it can append to a.log after the follower
+    # read it to its end, then rotate it, before the follower looks for a new file.
+    files = LogFiles(tmp_path, max_bytes=10_000)
+    files.write("a", ["before"], T0)
+
+    class Interleaved(Follower):
+        calls = 0
+
+        def _drain(self) -> bytes:
+            data = super()._drain()
+            Interleaved.calls += 1
+            if Interleaved.calls == 1:  # right after the first read of a.log
+                files.write("a", ["written after the read"], T0)
+                files._rotate("a")
+                files.write("a", ["in the new file"], T0)
+            return data
+
+    follower = Interleaved(log_path(tmp_path, "a"), start=0)
+    try:
+        assert texts(follower.read()) == ["before", "written after the read",
+                                          "in the new file"]
+    finally:
+        files.close()
+
+
 def test_follower_rereads_a_truncated_file_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "a.log"
     write_raw(path, [(T0, "a long first line to make the file big")])

@@ -50,9 +50,6 @@ class Follower:
         except FileNotFoundError:
             return None
 
-    def _current_inode(self) -> int | None:
-        return self._inode_of(self.path)
-
     @property
     def position(self) -> int:
         return self._offset
@@ -61,32 +58,45 @@ class Follower:
         """New complete lines as written (stamps included), joined by "\\n", without
         the last newline; "" when there are none."""
         data = b""
-        if self._fd is None:
-            # No file open: not there yet, or rotated away before the next one came. A
-            # file rotated meanwhile comes before the new one.
-            data += self._skipped_generation(self._current_inode())
-            self._open(at=0)
+        if self._fd is None:  # not there yet, or rotated away before the next one came
+            data += self._next_file()
             if self._fd is None:
                 return self._text(data)
         data += self._drain()
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            current, truncated = None, False
+            current: int | None = None
         else:
-            current, truncated = st.st_ino, st.st_ino == self._inode and st.st_size < self._offset
-        if current == self._inode and not truncated:
-            return self._text(data)
-        os.close(self._fd)  # rotated, removed or truncated: what is left was read above
+            current = st.st_ino
+            if current == self._inode:
+                if st.st_size < self._offset:  # truncated in place: read it afresh
+                    self._offset = 0
+                    data += self._drain()
+                return self._text(data)
+        # Rotated (or removed). The keeper may have written its last lines into it after
+        # the read above and before the rename; it writes there no more.
+        data += self._drain()
+        assert self._fd is not None
+        os.close(self._fd)
         self._fd = None
-        if not truncated:
-            self.rotations += 1
-            data += self._skipped_generation(current)
-        if current is not None:  # the new file from its start; if none yet, once it is there
-            self._open(at=0)
-            if self._fd is not None:
-                data += self._drain()
-        return self._text(data)
+        self.rotations += 1
+        return self._text(data + self._next_file())
+
+    def _next_file(self) -> bytes:
+        """With no file open: the current `x.log` from its start, after `x.log.1` when
+        that is a file not read yet. The current one is opened first, so that the
+        `x.log.1` looked at after it is older than it, never newer."""
+        try:
+            fd: int | None = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = None
+        current = os.fstat(fd).st_ino if fd is not None else None
+        data = self._skipped_generation(current)
+        if fd is not None:
+            self._fd, self._inode, self._offset = fd, current, 0
+            data += self._drain()
+        return data
 
     def _skipped_generation(self, current_inode: int | None) -> bytes:
         """Under a flood the keeper can rotate twice between two reads: the file read
