@@ -20,7 +20,7 @@ import pytest
 
 from stackup.config.model import Dependency, HealthCheck, Service
 from stackup.engine.probes import ProbeResult
-from stackup.engine.runner import RunContext, ServiceRunner
+from stackup.engine.runner import LIVENESS_BEAT, RunContext, ServiceRunner, liveness_delay
 from stackup.engine.runtime import ServiceFailure, ServiceRuntime
 from stackup.engine.service_process import ServiceProcess, SpawnError
 from stackup.events import EventBus, Notice, StateChanged
@@ -369,3 +369,13 @@ def test_cancelling_a_run_before_it_is_ready_says_so_to_its_waiter() -> None:
         assert h.launcher.procs == []  # it never spawned
 
     run(main)
+
+
+@pytest.mark.parametrize("now", [0.0, 0.01, 0.124, 0.25, 7.3333, 1_000_000.6])
+@pytest.mark.parametrize("interval", [0.1, 2.0, 30.0])
+def test_liveness_checks_fall_on_a_shared_beat(now: float, interval: float) -> None:
+    delay = liveness_delay(now, interval)
+    beat = min(LIVENESS_BEAT, interval / 4)
+    assert interval <= delay < interval + beat + 1e-9
+    due = (now + delay) / beat
+    assert abs(due - round(due)) < 1e-6  # on the beat: services started apart meet there

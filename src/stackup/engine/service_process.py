@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from typing import Protocol
 
 import psutil
@@ -100,6 +101,18 @@ class ServiceProcess:
 
     def tree_pids(self) -> list[int]:
         return [p.pid for p in self._tree()]
+
+    def leader_first_pids(self) -> Iterator[int]:
+        """The leader's pid, then its descendants' only if the caller reads on: most
+        servers hold their listener in the leader itself, and finding descendants reads
+        every process on the machine (~4 ms with 600 of them, on each readiness check)."""
+        if self._leader is None or self.returncode is not None:
+            return
+        if processes.is_gone(self._leader):
+            return
+        yield self._leader.pid
+        for proc in processes.tree(self._leader.pid)[1:]:
+            yield proc.pid
 
     def _tree(self) -> list[psutil.Process]:
         """The leader and its descendants, if the leader is still *our* process: once

@@ -120,7 +120,9 @@ def write(state_dir: Path, data: StackState | dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".state-", dir=state_dir)  # mode 0600
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
+            # dumps, not dump: only the one-shot encoder is json's C one (dump runs the
+            # pure-Python encoder: ~5 ms for 200 services, on every burst of changes).
+            f.write(json.dumps(data, separators=(",", ":")))
         os.replace(tmp, state_path(state_dir))
     except BaseException:
         with contextlib.suppress(OSError):

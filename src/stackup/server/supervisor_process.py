@@ -218,7 +218,7 @@ class SupervisorProcess:
         runner = self.supervisor.runners[name]
 
         def owns(port: int) -> bool:
-            return ports.tree_listens_on(handle.tree_pids(), port)
+            return ports.tree_listens_on(handle.leader_first_pids(), port)
 
         prober = Prober(spec, env, owns)
         if spec.health.kind == "none":
