@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from stackup.config import cache, load_stack, serial
+from stackup.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_STACKS = [ROOT / "stack.yaml", *sorted(ROOT.glob("examples/*/stack.yaml")),
@@ -131,6 +132,30 @@ def test_nothing_is_written_where_there_is_no_state_folder(tmp_path: Path) -> No
     path.write_text("services:\n  api:\n    command: serve\n")
     cache.load(path, tmp_path / ".stackup", environ={})
     assert not (tmp_path / ".stackup").exists()  # `stackup config` creates nothing
+
+
+def test_a_start_in_a_fresh_checkout_leaves_an_entry_for_the_next(tmp_path: Path) -> None:
+    # `up` creates the state folder anyway: its first run already saves the next one
+    # pydantic (without this, only the third `up` of a fresh clone would hit).
+    path = tmp_path / "stack.yaml"
+    path.write_text("services:\n  api:\n    command: serve\n")
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        made.append(folder)
+        folder.mkdir(mode=0o700)
+
+    cache.load(path, tmp_path / ".stackup", environ={}, make_state_dir=make)
+    assert made == [tmp_path / ".stackup"]
+    assert len(entries(path)) == 1
+
+
+def test_a_start_with_a_broken_file_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text("services:\n  api:\n    port: 0\n")
+    with pytest.raises(ConfigError):
+        cache.load(path, tmp_path / ".stackup", environ={}, make_state_dir=lambda f: f.mkdir())
+    assert not (tmp_path / ".stackup").exists()
 
 
 def test_an_entry_is_private(stack_file: Path) -> None:

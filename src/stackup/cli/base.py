@@ -65,7 +65,8 @@ class Context:
         _check_owner(state_dir, self.file, locations.project_name(self.file, self.project))
         return state_dir
 
-    def load(self, profiles: tuple[str, ...] = (), port_offset: int | str | None = None) -> Stack:
+    def load(self, profiles: tuple[str, ...] = (), port_offset: int | str | None = None,
+             starting: bool = False) -> Stack:
         """The stack file, resolved, through the start-up cache (`config/cache.py`:
         pydantic is imported only when something the stack depends on has changed).
         `--port-offset auto` (for the commands that show the stack: `config`, `ports`,
@@ -82,15 +83,19 @@ class Context:
             stack = self.load(profiles)
             return offsets.reload(stack, offsets.preview(stack)).stack
         assert not isinstance(port_offset, str)
+        make_state_dir = None
+        if starting:
+            from stackup.server.statedir import ensure_private_dir as make_state_dir
         return cache.load(
             self.file, locations.state_dir(self.file, self.project), profiles=profiles,
-            port_offset=port_offset, project=self.project,
+            port_offset=port_offset, project=self.project, make_state_dir=make_state_dir,
         )
 
     def load_to_start(self, profiles: tuple[str, ...], port_offset: int | str | None) -> Stack:
         """The stack for `up` and `run`: with `auto`, at the offset it would otherwise
         run with; the start chooses the block under its locks (`app/offsets.py`)."""
-        return self.load(profiles, None if port_offset == AUTO_OFFSET else port_offset)
+        return self.load(profiles, None if port_offset == AUTO_OFFSET else port_offset,
+                         starting=True)
 
     def offset(self, profiles: tuple[str, ...], port_offset: int | str | None) -> int | None:
         """--port-offset as a number (`auto` resolved as `load` does)."""

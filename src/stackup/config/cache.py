@@ -12,7 +12,7 @@ entry rewritten), so a cached load returns exactly what a fresh one would.
 Never written: an entry whose stack came from a secret-looking variable of the
 process environment (a password that lived only in the shell must not land on disk;
 values from env files are on disk already), or when the state folder does not exist
-yet (a `config` in a fresh folder creates nothing).
+yet (a `config` in a fresh folder creates nothing; `up` and `run` create it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,12 @@ def load(
     port_offset: int | None = None,
     project: str | None = None,
     environ: Mapping[str, str] | None = None,
+    make_state_dir: Callable[[Path], object] | None = None,
 ) -> model.Stack:
-    """`load_stack`, through the cache."""
+    """`load_stack`, through the cache. `make_state_dir`: for a command about to start
+    the stack (which creates the state folder anyway), create it once the stack has
+    loaded, so that even the first `up` in a fresh checkout leaves an entry for the
+    next one."""
     environ = os.environ if environ is None else environ
     args = {"file": os.path.abspath(file), "profiles": list(profiles),
             "port_offset": port_offset, "project": project}
@@ -85,6 +89,8 @@ def load(
     with inputs.recording() as read:
         stack = load_stack(file, profiles=profiles, port_offset=port_offset,
                            environ=recorder, project=project)
+    if make_state_dir is not None and not _secret_asked(recorder):
+        make_state_dir(state_dir)
     if state_dir.is_dir() and not _secret_asked(recorder):
         _write(path, {
             "format": FORMAT, "code": _code_fingerprint(), "args": args,
