@@ -35,8 +35,8 @@ WRAP = {
     "stackup.app.foreground": ["up_foreground"],
     "stackup.server.supervisor_process": ["SupervisorProcess.__init__", "SupervisorProcess.open",
                                           "SupervisorProcess.up"],
-    "stackup.server.keeper_client": ["KeeperClient._start_keeper", "KeeperClient.connect",
-                                     "KeeperClient.spawn"],
+    "stackup.server.keeper": ["spawn"],  # forked before the event loop
+    "stackup.server.keeper_client": ["KeeperClient.connect", "KeeperClient.spawn"],
     "stackup.server.control": ["serve"],
     "stackup.engine.probes": ["Prober.wait_ready"],
     "stackup.engine.runner": ["ServiceRunner._spawn", "ServiceRunner._owns_port"],
