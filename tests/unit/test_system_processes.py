@@ -245,3 +245,20 @@ def test_stop_ladder_never_signals_a_group_none_of_its_processes_is_in() -> None
         if stranger.poll() is None:
             stranger.kill()
             stranger.wait(5)
+
+
+def test_newer_descendants_finds_children_and_grandchildren_as_psutil_does() -> None:
+    # A wrapper with a child that forks a grandchild: the readiness check's cheap walk
+    # must find the same processes as psutil's walk of every process.
+    leader = subprocess.Popen(["/bin/sh", "-c", "sleep 30 & (sleep 30 & wait) & wait"])
+    try:
+        want = poll(lambda: len(d := psutil.Process(leader.pid).children(recursive=True)) == 3
+                    and sorted(p.pid for p in d), 10)
+        assert sorted(processes.newer_descendants(leader.pid)) == want
+        assert processes.newer_descendants(leader.pid + 10**7) == []  # no such process
+    finally:
+        for proc in [*psutil.Process(leader.pid).children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        leader.kill()
+        leader.wait()

@@ -86,6 +86,38 @@ def tree(pid: int) -> list[psutil.Process]:
     return [p for p in procs if not is_gone(p)]
 
 
+def newer_descendants(pid: int) -> list[int]:
+    """Descendants of `pid` among the processes started after it (larger pids), from
+    `/proc/<pid>/stat` of those alone. Finding a service's children is on every
+    readiness check's path (which process holds the port?), and psutil's walk reads
+    every process on the machine, most of them older than the service. Misses a
+    descendant whose pid wrapped around below `pid` (and finds none off Linux):
+    callers fall back to `tree`."""
+    children: dict[int, list[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit() or int(name) <= pid:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            # "pid (comm) state ppid …": comm may hold spaces and parentheses
+            ppid = int(stat.rpartition(b")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def marked_processes(instance: str) -> dict[str, list[psutil.Process]]:
     """Live processes carrying this stackup instance's marker, grouped by service name."""
     found: dict[str, list[psutil.Process]] = {}
