@@ -48,12 +48,8 @@ class StackFileFollower:
         folders = sorted({os.path.dirname(p) for p in inputs if os.path.isdir(os.path.dirname(p))})
         watch = FileWatch([], folders, self._debouncer.add, self._failed,
                           prefilter=lambda path: path in self._inputs)
-        try:
-            watch.start()
-        except OSError as exc:
-            self._failed(exc)
-            return
-        self._watch = watch
+        if watch.try_start():
+            self._watch = watch
 
     def _changed(self, _paths: set[str]) -> None:
         if self._applying is not None and not self._applying.done():

@@ -61,12 +61,8 @@ class ServiceWatches:
         self._broken = False
         if self._rules:
             watch = FileWatch(*roots, self._dispatch, self._failed, self._worth_looking)
-            try:
-                watch.start()
-            except OSError as exc:
-                self._failed(exc)
-                return
-            self._watch = watch
+            if watch.try_start():
+                self._watch = watch
 
     def _drop(self, name: str) -> None:
         self._rules.pop(name, None)

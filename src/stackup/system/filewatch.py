@@ -112,6 +112,16 @@ class FileWatch:
         self._stop = threading.Event()  # the notify loop polls it every step
         self._threads: list[threading.Thread] = []
 
+    def try_start(self) -> bool:
+        """`start()`, with a folder that cannot be watched reported through `on_error`
+        like a failure later on: False then."""
+        try:
+            self.start()
+        except OSError as exc:
+            self.on_error(exc)
+            return False
+        return True
+
     def start(self) -> None:
         """Raises OSError when a folder cannot be watched (gone, inotify limits)."""
         # Loaded on first use: a stack without watches never pays for it.
